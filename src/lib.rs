@@ -1,0 +1,21 @@
+//! lateral: hunt lateral movement live from the terminal.
+//!
+//! Data flows one way through the modules:
+//!
+//! ```text
+//! ingest (read / tail files, .gz, .zip)  ──bytes──►  decode (detect, frame, normalize)
+//!        ──Event──►  index (tantivy)  and  correlate (rules, sessions)  ──►  tui / cli printers
+//! ```
+//!
+//! - [`event`]: the normalized [`event::Event`] and the one [`event::Field`] list every other
+//!   module names fields by.
+//! - [`decode`]: pure, synchronous decoders from bytes to events, one per log format, with
+//!   detection and framing. Never touches files or the clock.
+//! - [`ingest`]: the side-effecting edge that reads files, archives and directories and feeds
+//!   the decoders, counting errors per source.
+//! - [`cli`]: the command line (`lateral events`, ...), built on the modules above.
+
+pub mod cli;
+pub mod decode;
+pub mod event;
+pub mod ingest;
