@@ -109,22 +109,35 @@ fields! {
     UserName = "user.name": Keyword,
     /// Domain of `user.name`.
     UserDomain = "user.domain": Keyword,
+    /// Numeric user id (Linux uid / audit auid, Windows SID) when no name is known.
+    UserId = "user.id": Keyword,
     /// Account acted upon (the target of a logon as another user, an account change, sudo).
     UserTargetName = "user.target.name": Keyword,
+    /// Group acted upon (group membership changes).
+    GroupName = "group.name": Keyword,
     /// Windows logon type (2 interactive, 3 network, 9 new credentials, 10 remote interactive).
     LogonType = "winlog.logon.type": Integer,
     /// Windows logon id (hex), the key that ties a logon session's events together.
     LogonId = "winlog.logon.id": Keyword,
     /// Authentication package or protocol: `NTLM`, `Kerberos`, `Negotiate`, `password`, `publickey`.
     AuthPackage = "authentication.package": Keyword,
+    /// Login session of non-Windows sources: audit `ses`, the sshd session's process id.
+    /// (Windows uses `winlog.logon.id`.)
+    SessionId = "session.id": Keyword,
     /// Process id.
     ProcessPid = "process.pid": Integer,
+    /// Globally unique process identity (Tetragon `exec_id`, Sysmon `ProcessGuid`).
+    ProcessEntityId = "process.entity_id": Keyword,
     /// Executable path or name.
     ProcessExecutable = "process.executable": Text,
     /// Full command line.
     ProcessCommandLine = "process.command_line": Text,
+    /// Parent process id.
+    ProcessParentPid = "process.parent.pid": Integer,
     /// Parent process executable.
     ProcessParentExecutable = "process.parent.executable": Text,
+    /// Parent's unique identity (Tetragon `parent_exec_id`, Sysmon `ParentProcessGuid`).
+    ProcessParentEntityId = "process.parent.entity_id": Keyword,
     /// Whether the process or session is interactive (TTY, interactive logon).
     ProcessInteractive = "process.interactive": Bool,
     /// Container id.
@@ -143,6 +156,8 @@ fields! {
     DnsQuestionName = "dns.question.name": Keyword,
     /// URL.
     UrlFull = "url.full": Text,
+    /// Name of the vendor rule that produced an alert (Falco rule, Zeek notice).
+    RuleName = "rule.name": Keyword,
     /// Human readable message, when the source has one.
     Message = "message": Text,
     /// File the event was read from.
