@@ -893,6 +893,40 @@ fn insert_dotted(
     }
 }
 
+/// Control characters, and the bidirectional overrides that can make a terminal show text in
+/// an order other than the bytes' (CVE-2021-42574 "Trojan Source").
+fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Make untrusted text safe to print on a terminal: control characters (including ESC, so
+/// no escape sequence survives), DEL and C1 controls are shown escaped (`\x1b`, `\n`), and the
+/// result is cut to `max_chars` characters with an ellipsis.
+pub fn sanitize(s: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    let clean = s.chars().all(|c| !is_unsafe_char(c)) && s.chars().nth(max_chars).is_none();
+    if clean {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len().min(max_chars * 4));
+    for (count, c) in s.chars().enumerate() {
+        if count >= max_chars {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe_char(c) => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Event severity, shared by rules, sessions and the UI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -1034,6 +1068,15 @@ mod tests {
         assert_eq!(j["destination"]["port"], 445);
         let back = Event::from_json(&j).unwrap();
         assert_eq!(back, e);
+    }
+
+    #[test]
+    fn sanitize_escapes_terminal_controls() {
+        assert_eq!(sanitize("plain", 10), "plain");
+        assert_eq!(sanitize("a\x1b[31mred\x07", 50), "a\\x1b[31mred\\x07");
+        assert_eq!(sanitize("l1\nl2", 50), "l1\\nl2");
+        assert_eq!(sanitize("\u{9b}2J", 50), "\\x9b2J");
+        assert_eq!(sanitize("abcdef", 3), "abc…");
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub enum IngestError {
         reason: String,
     },
     /// No known format matched the file's name and first bytes.
-    #[error("{path}: unknown log format (first bytes: {head:?}); pass --format to choose one")]
+    #[error("{path}: unknown log format (first bytes: \"{head}\"); pass --format to choose one")]
     UnknownFormat {
         /// The path (or `archive.zip!member`).
         path: String,

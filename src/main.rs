@@ -1,1 +1,7 @@
-fn main() {}
+//! `lateral` binary: see [`lateral::cli`].
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    lateral::cli::run()
+}

@@ -5,6 +5,8 @@
 //! Without the corpus the tests print that they were skipped (CI sets the variable and fails
 //! when it is missing).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::PathBuf;

@@ -2,6 +2,8 @@
 //! `tests/fixtures/<format name>/<file>`. Every fixture must be detected as its folder's
 //! format without `--format`, decode without errors, and match its snapshot.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::path::Path;
 
 use lateral::decode::{self, Context};

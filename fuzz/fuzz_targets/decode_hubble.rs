@@ -1,0 +1,8 @@
+//! Arbitrary bytes through the `hubble` decoder: it must never panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    lateral_fuzz_common::decode("hubble", data);
+});
