@@ -13,9 +13,11 @@
 //!   detection and framing. Never touches files or the clock.
 //! - [`ingest`]: the side-effecting edge that reads files, archives and directories and feeds
 //!   the decoders, counting errors per source.
+//! - [`correlate`]: rules, the event-time correlation engine and the sessions it reports.
 //! - [`cli`]: the command line (`lateral events`, ...), built on the modules above.
 
 pub mod cli;
+pub mod correlate;
 pub mod decode;
 pub mod event;
 pub mod ingest;

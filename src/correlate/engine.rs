@@ -1,0 +1,1265 @@
+//! The correlation engine: a deterministic state machine on event time.
+//!
+//! `observe(&Event)` matches the event against the rules that can see it (stateless, so it
+//! can happen in any order), then queues a compact observation in a reorder buffer ordered by
+//! `(timestamp, event.id)`. Observations are processed once the watermark — the newest event
+//! time seen minus the allowed lateness — passes them, so any arrival order within the
+//! lateness gives the same processing order and therefore the same sessions. `advance(t)`
+//! moves the watermark without an event (end of input: `advance(Nanos::MAX)`).
+//!
+//! Processing an observation: resolve its execution context (see `context`), feed the
+//! attack-chain groups of that context, update the east-west baseline and the threshold
+//! detectors (port scan, auth sweep, logon fan-out, failed logons across hosts, account
+//! changes after a remote logon), and materialize or escalate the context's session. Windows
+//! slide on event time; state idle for longer than its window is dropped, which bounds memory.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
+
+use super::baseline::{Baseline, PairStatus, workload_of_pod};
+use super::context::Resolver;
+use super::rule::{Group, Rule};
+use super::session::{
+    Case, Change, ChangeKind, ContextInfo, Evidence, NearMiss, Session, SessionId,
+    ThresholdProgress,
+};
+use crate::event::{Event, Field, Nanos, Severity, sanitize};
+
+const SEC: Nanos = 1_000_000_000;
+const MIN: Nanos = 60 * SEC;
+
+/// Rule id of the attack-chain session.
+pub const CHAIN_RULE_ID: &str = "lateral-movement-chain";
+
+/// Tunables, with the defaults of the attack chain and east-west rules.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Chain window: groups count together when seen within it; a session closes after this
+    /// long without activity.
+    pub window: Nanos,
+    /// Allowed lateness: events up to this much older than the newest seen are reordered.
+    pub lateness: Nanos,
+    /// Evidence events kept per session.
+    pub evidence_limit: usize,
+    /// Port scan: fires when one source reaches more than this many distinct ports...
+    pub port_scan_ports: u64,
+    /// ...within this window.
+    pub port_scan_window: Nanos,
+    /// Auth sweep: fires at this many distinct services or hosts with failures...
+    pub auth_sweep_targets: u64,
+    /// ...within this window.
+    pub auth_sweep_window: Nanos,
+    /// Logon fan-out: fires when one source address and account reach more than this many
+    /// hosts with network logons...
+    pub fanout_hosts: u64,
+    /// ...within this window.
+    pub fanout_window: Nanos,
+    /// Failed logons: fires at this many distinct hosts...
+    pub failed_hosts: u64,
+    /// ...within this window.
+    pub failed_window: Nanos,
+    /// Namespaces being deployed, with event-time windows: new destinations from them are
+    /// not reported.
+    pub deploy_windows: Vec<DeployWindow>,
+}
+
+/// A deployment window during which new destinations of a namespace are expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployWindow {
+    /// Kubernetes namespace (`*` for all).
+    pub namespace: String,
+    /// Start, event time.
+    pub start: Nanos,
+    /// End, event time.
+    pub end: Nanos,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            window: 60 * MIN,
+            lateness: 2 * MIN,
+            evidence_limit: 64,
+            port_scan_ports: 10,
+            port_scan_window: 5 * MIN,
+            auth_sweep_targets: 3,
+            auth_sweep_window: 10 * MIN,
+            fanout_hosts: 5,
+            fanout_window: 60 * MIN,
+            failed_hosts: 3,
+            failed_window: 5 * MIN,
+            deploy_windows: Vec::new(),
+        }
+    }
+}
+
+/// Counters for the Sources/health views and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EngineStats {
+    /// Events observed.
+    pub events: u64,
+    /// Events that matched at least one rule.
+    pub matched: u64,
+    /// Events that arrived after the watermark had passed them.
+    pub late: u64,
+    /// Contexts with state now.
+    pub open_contexts: u64,
+    /// Sessions reported so far.
+    pub sessions: u64,
+    /// Observations waiting in the reorder buffer.
+    pub buffered: u64,
+}
+
+/// A code-defined detector (threshold and sequence rules), reported like a rule.
+#[derive(Debug, Clone, Copy)]
+struct Detector {
+    id: &'static str,
+    title: &'static str,
+    level: Severity,
+    group: Option<Group>,
+    tactics: &'static [&'static str],
+    techniques: &'static [&'static str],
+}
+
+const PORT_SCAN: Detector = Detector {
+    id: "ew-port-scan",
+    title: "Port scan from one source",
+    level: Severity::High,
+    group: Some(Group::NetworkRecon),
+    tactics: &["discovery"],
+    techniques: &["T1046"],
+};
+const AUTH_SWEEP: Detector = Detector {
+    id: "ew-auth-sweep",
+    title: "Authentication sweep across services",
+    level: Severity::High,
+    group: None,
+    tactics: &["credential_access", "lateral_movement"],
+    techniques: &["T1110"],
+};
+const NEW_DESTINATION: Detector = Detector {
+    id: "ew-new-destination",
+    title: "New network destination",
+    level: Severity::Medium,
+    group: None,
+    tactics: &["lateral_movement"],
+    techniques: &["T1021"],
+};
+const CONFIRMED: Detector = Detector {
+    id: "ew-confirmed-lateral-movement",
+    title: "Confirmed lateral movement: new destinations and an auth sweep",
+    level: Severity::Critical,
+    group: None,
+    tactics: &["lateral_movement"],
+    techniques: &["T1021"],
+};
+const FANOUT: Detector = Detector {
+    id: "win-logon-fanout",
+    title: "Network logons from one source to many hosts",
+    level: Severity::High,
+    group: Some(Group::RemoteAccess),
+    tactics: &["lateral_movement"],
+    techniques: &["T1021", "T1078"],
+};
+const FAILED_HOSTS: Detector = Detector {
+    id: "auth-failures-multiple-hosts",
+    title: "Failed logons against several hosts",
+    level: Severity::Medium,
+    group: None,
+    tactics: &["credential_access"],
+    techniques: &["T1110"],
+};
+const ACCOUNT_AFTER_LOGON: Detector = Detector {
+    id: "account-change-after-remote-logon",
+    title: "Account or group change after a remote logon",
+    level: Severity::Medium,
+    group: None,
+    tactics: &["persistence", "privilege_escalation"],
+    techniques: &["T1136", "T1098"],
+};
+
+/// Every code-defined detector id and title (for `rules list`).
+pub fn detectors() -> Vec<(&'static str, &'static str, Severity)> {
+    [
+        PORT_SCAN,
+        AUTH_SWEEP,
+        NEW_DESTINATION,
+        CONFIRMED,
+        FANOUT,
+        FAILED_HOSTS,
+        ACCOUNT_AFTER_LOGON,
+    ]
+    .iter()
+    .map(|d| (d.id, d.title, d.level))
+    .collect()
+}
+
+/// What fired in a context: a rule or a detector.
+#[derive(Debug, Clone)]
+struct Fired {
+    id: String,
+    title: String,
+    level: Severity,
+    alert: bool,
+    tactics: Vec<String>,
+    techniques: Vec<String>,
+    count: u64,
+    explanation: String,
+}
+
+/// A compact, owned copy of what processing needs from an event.
+#[derive(Debug)]
+struct Obs {
+    ev: Event,
+    /// Indices of matching rules, with the searches that matched.
+    matches: Vec<(usize, Vec<String>)>,
+    summary: String,
+}
+
+struct Pending {
+    ts: Nanos,
+    id: String,
+    seq: u64,
+    obs: Obs,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, o: &Self) -> bool {
+        (self.ts, &self.id, self.seq) == (o.ts, &o.id, o.seq)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        // seq breaks ties between duplicates of one event id deterministically enough: equal
+        // (ts, id) pairs are the same record seen twice.
+        (self.ts, &self.id, self.seq).cmp(&(o.ts, &o.id, o.seq))
+    }
+}
+
+/// Per-context state.
+#[derive(Debug)]
+struct CtxState {
+    info: ContextInfo,
+    first_seen: Nanos,
+    last_seen: Nanos,
+    first_event: String,
+    groups: BTreeMap<Group, VecDeque<Nanos>>,
+    interactive: bool,
+    fired: BTreeMap<String, Fired>,
+    evidence: Vec<Evidence>,
+    event_count: u64,
+    session: Option<Session>,
+    remote_logon_at: Option<Nanos>,
+}
+
+/// Distinct values per key within a sliding window.
+#[derive(Debug, Default)]
+struct Distinct {
+    /// key → (time, value) in time order.
+    entries: HashMap<String, VecDeque<(Nanos, String)>>,
+    /// Keys already reported in their current episode (cleared when the window empties).
+    fired: HashSet<String>,
+}
+
+impl Distinct {
+    /// Add a value and return the number of distinct values in the window.
+    fn add(&mut self, key: &str, value: String, ts: Nanos, window: Nanos) -> (u64, Nanos) {
+        let q = self.entries.entry(key.to_string()).or_default();
+        while q.front().is_some_and(|(t, _)| *t <= ts - window) {
+            q.pop_front();
+        }
+        q.push_back((ts, value));
+        let distinct: HashSet<&str> = q.iter().map(|(_, v)| v.as_str()).collect();
+        let oldest = q.front().map_or(ts, |(t, _)| *t);
+        (distinct.len() as u64, oldest)
+    }
+
+    fn expire(&mut self, now: Nanos, window: Nanos) {
+        self.entries.retain(|k, q| {
+            while q.front().is_some_and(|(t, _)| *t <= now - window) {
+                q.pop_front();
+            }
+            if q.is_empty() {
+                self.fired.remove(k);
+            }
+            !q.is_empty()
+        });
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// The correlator.
+pub struct Engine {
+    config: EngineConfig,
+    rules: Vec<Rule>,
+    by_dataset: HashMap<String, Vec<usize>>,
+    any_dataset: Vec<usize>,
+    buffer: BinaryHeap<Reverse<Pending>>,
+    seq: u64,
+    max_ts: Option<Nanos>,
+    watermark: Nanos,
+    resolver: Resolver,
+    baseline: Baseline,
+    contexts: HashMap<String, CtxState>,
+    closed: Vec<Session>,
+    last_sweep: Nanos,
+    port_scan: Distinct,
+    auth_sweep: Distinct,
+    fanout: Distinct,
+    failed: Distinct,
+    /// Sources with a new destination, and when.
+    new_dest: HashMap<String, Nanos>,
+    stats: EngineStats,
+    /// Sessions changed while processing, by context key, with the kind of change.
+    dirty: BTreeMap<String, ChangeKind>,
+    /// Changes already final (closed sessions), in order.
+    pending_changes: Vec<Change>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("rules", &self.rules.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// An engine over `rules`.
+    pub fn new(rules: Vec<Rule>, config: EngineConfig, baseline: Baseline) -> Engine {
+        let mut by_dataset: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut any_dataset = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if r.logsource.datasets.is_empty() {
+                any_dataset.push(i);
+            } else {
+                for d in &r.logsource.datasets {
+                    by_dataset.entry(d.clone()).or_default().push(i);
+                }
+            }
+        }
+        Engine {
+            config,
+            rules,
+            by_dataset,
+            any_dataset,
+            buffer: BinaryHeap::new(),
+            seq: 0,
+            max_ts: None,
+            watermark: Nanos::MIN,
+            resolver: Resolver::default(),
+            baseline,
+            contexts: HashMap::new(),
+            closed: Vec::new(),
+            last_sweep: Nanos::MIN,
+            port_scan: Distinct::default(),
+            auth_sweep: Distinct::default(),
+            fanout: Distinct::default(),
+            failed: Distinct::default(),
+            new_dest: HashMap::new(),
+            stats: EngineStats::default(),
+            dirty: BTreeMap::new(),
+            pending_changes: Vec::new(),
+        }
+    }
+
+    /// The rules loaded.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            open_contexts: self.contexts.len() as u64,
+            buffered: self.buffer.len() as u64,
+            ..self.stats
+        }
+    }
+
+    /// The baseline as learned so far (persist it to keep it across runs).
+    pub fn baseline(&self) -> &Baseline {
+        &self.baseline
+    }
+
+    /// The event-time watermark: everything at or before it has been processed.
+    pub fn watermark(&self) -> Nanos {
+        self.watermark
+    }
+
+    /// Match an event against the rules it can meet (no state involved).
+    fn match_rules(&self, ev: &Event) -> Vec<(usize, Vec<String>)> {
+        let dataset = ev.str(Field::EventDataset).unwrap_or("");
+        let candidates = self
+            .by_dataset
+            .get(dataset)
+            .into_iter()
+            .flatten()
+            .chain(&self.any_dataset);
+        let mut out = Vec::new();
+        for &i in candidates {
+            let Some(rule) = self.rules.get(i) else {
+                continue;
+            };
+            if rule.admits(ev) && rule.detection.matches(ev) {
+                let searches = rule
+                    .detection
+                    .matched_searches(ev)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect();
+                out.push((i, searches));
+            }
+        }
+        out.sort_by_key(|(i, _)| *i);
+        out
+    }
+
+    /// Whether an event matters to stateful processing even without a rule match.
+    fn relevant(ev: &Event) -> bool {
+        is_flow(ev).is_some()
+            || ev.str(Field::EventCategory) == Some("authentication")
+            || ev.str(Field::ProcessEntityId).is_some()
+            || ev.ip(Field::HostIp).is_some()
+            || (ev.str(Field::OrchestratorResourceName).is_some()
+                && ev.ip(Field::SourceIp).is_some())
+    }
+
+    /// Observe one event; returns the session changes it (and the watermark it advances)
+    /// caused.
+    pub fn observe(&mut self, ev: &Event) -> Vec<Change> {
+        self.stats.events += 1;
+        let matches = self.match_rules(ev);
+        if !matches.is_empty() {
+            self.stats.matched += 1;
+        }
+        if !matches.is_empty() || Engine::relevant(ev) {
+            let obs = Obs {
+                ev: slim(ev),
+                matches,
+                summary: summarize(ev),
+            };
+            if ev.timestamp <= self.watermark {
+                // Too late to reorder: process now (counted; results may then depend on
+                // arrival order, which the lateness setting is there to avoid).
+                self.stats.late += 1;
+                self.process(obs);
+            } else {
+                self.seq += 1;
+                self.buffer.push(Reverse(Pending {
+                    ts: ev.timestamp,
+                    id: ev.id.clone(),
+                    seq: self.seq,
+                    obs,
+                }));
+            }
+        }
+        let newest = self.max_ts.map_or(ev.timestamp, |m| m.max(ev.timestamp));
+        self.max_ts = Some(newest);
+        self.drain_until(newest.saturating_sub(self.config.lateness));
+        self.take_changes()
+    }
+
+    /// Move the watermark to `watermark` (event time) without a new event: processes what
+    /// the buffer holds up to it and closes idle sessions. `Nanos::MAX` flushes everything.
+    pub fn advance(&mut self, watermark: Nanos) -> Vec<Change> {
+        self.drain_until(watermark);
+        if watermark == Nanos::MAX {
+            // End of input: every remaining session closes in its own time.
+            let keys: Vec<String> = self.contexts.keys().cloned().collect();
+            let mut keys = keys;
+            keys.sort();
+            for k in keys {
+                self.close(&k);
+            }
+        }
+        self.take_changes()
+    }
+
+    fn drain_until(&mut self, watermark: Nanos) {
+        while self
+            .buffer
+            .peek()
+            .is_some_and(|Reverse(p)| p.ts <= watermark)
+        {
+            if let Some(Reverse(p)) = self.buffer.pop() {
+                self.process(p.obs);
+            }
+        }
+        if watermark > self.watermark {
+            self.watermark = watermark;
+            self.sweep(watermark);
+        }
+    }
+
+    /// Close contexts idle longer than the window and expire detector state.
+    fn sweep(&mut self, now: Nanos) {
+        if now < self.last_sweep.saturating_add(MIN) && now != Nanos::MAX {
+            return;
+        }
+        self.last_sweep = now;
+        let cutoff = now.saturating_sub(self.config.window);
+        let mut idle: Vec<String> = self
+            .contexts
+            .iter()
+            .filter(|(_, c)| c.last_seen < cutoff)
+            .map(|(k, _)| k.clone())
+            .collect();
+        idle.sort();
+        for k in idle {
+            self.close(&k);
+        }
+        self.port_scan.expire(now, self.config.port_scan_window);
+        self.auth_sweep.expire(now, self.config.auth_sweep_window);
+        self.fanout.expire(now, self.config.fanout_window);
+        self.failed.expire(now, self.config.failed_window);
+        self.new_dest.retain(|_, t| *t >= cutoff);
+        self.resolver.expire(now.saturating_sub(24 * 60 * MIN));
+    }
+
+    fn close(&mut self, key: &str) {
+        if let Some(state) = self.contexts.remove(key)
+            && let Some(mut s) = state.session
+        {
+            s.closed = true;
+            self.dirty.remove(key);
+            self.closed.push(s.clone());
+            self.pending_changes.push(Change {
+                kind: ChangeKind::Closed,
+                session: s,
+            });
+        }
+    }
+
+    fn take_changes(&mut self) -> Vec<Change> {
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut out = std::mem::take(&mut self.pending_changes);
+        for (key, kind) in dirty {
+            if let Some(s) = self.contexts.get(&key).and_then(|c| c.session.clone()) {
+                out.push(Change { kind, session: s });
+            }
+        }
+        out
+    }
+
+    /// Every session: closed ones and those still open, most severe first, then oldest.
+    pub fn sessions(&self) -> Vec<Session> {
+        let mut all: Vec<Session> = self.closed.clone();
+        all.extend(self.contexts.values().filter_map(|c| c.session.clone()));
+        all.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.first_seen.cmp(&b.first_seen))
+                .then(a.id.cmp(&b.id))
+        });
+        all
+    }
+
+    fn process(&mut self, obs: Obs) {
+        let ev = &obs.ev;
+        let ts = ev.timestamp;
+        let info = self.resolver.resolve(ev);
+        let key = info.key.clone();
+        let interactive = is_interactive(ev);
+
+        // Rule matches feed the event's own context.
+        for (i, searches) in &obs.matches {
+            let Some(rule) = self.rules.get(*i) else {
+                continue;
+            };
+            if rule.after_remote_logon {
+                let window = self.config.window;
+                let had_logon = self
+                    .contexts
+                    .get(&key)
+                    .and_then(|c| c.remote_logon_at)
+                    .is_some_and(|t| ts - t <= window)
+                    || is_remote_logon(ev);
+                if !had_logon {
+                    continue;
+                }
+            }
+            let fired = Fired {
+                id: rule.id.clone(),
+                title: rule.title.clone(),
+                level: rule.level,
+                alert: rule.alert,
+                tactics: rule.tactics.clone(),
+                techniques: rule.techniques.clone(),
+                count: 1,
+                explanation: format!(
+                    "{} ({}): matched {} on {}",
+                    rule.title,
+                    rule.id,
+                    if searches.is_empty() {
+                        "the condition".to_string()
+                    } else {
+                        searches.join(", ")
+                    },
+                    obs.summary
+                ),
+            };
+            let (group, rule_interactive) = (rule.group, rule.interactive);
+            self.hit(
+                &info,
+                ev,
+                fired,
+                group,
+                interactive || rule_interactive,
+                &obs.summary,
+            );
+        }
+        // Remote logons: remembered for account-change-after-logon.
+        if is_remote_logon(ev) {
+            let state = self.state(&info, ev);
+            state.remote_logon_at = Some(ts);
+        }
+        if is_account_change(ev) {
+            let after_logon = self
+                .contexts
+                .get(&key)
+                .and_then(|c| c.remote_logon_at)
+                .is_some_and(|t| ts - t <= self.config.window);
+            if after_logon {
+                let f = detector_fired(
+                    &ACCOUNT_AFTER_LOGON,
+                    format!("account change after a remote logon: {}", obs.summary),
+                );
+                self.hit(&info, ev, f, None, interactive, &obs.summary);
+            }
+        }
+        if let Some(flow) = is_flow(ev) {
+            self.flow(&info, ev, &flow, &obs.summary);
+        }
+        if is_auth_failure(ev) {
+            self.auth_failure(ev, &obs.summary);
+        }
+        if is_network_logon_success(ev) {
+            self.network_logon(ev, &obs.summary);
+        }
+    }
+
+    fn state(&mut self, info: &ContextInfo, ev: &Event) -> &mut CtxState {
+        let ts = ev.timestamp;
+        let st = self
+            .contexts
+            .entry(info.key.clone())
+            .or_insert_with(|| CtxState {
+                info: info.clone(),
+                first_seen: ts,
+                last_seen: ts,
+                first_event: ev.id.clone(),
+                groups: BTreeMap::new(),
+                interactive: false,
+                fired: BTreeMap::new(),
+                evidence: Vec::new(),
+                event_count: 0,
+                session: None,
+                remote_logon_at: None,
+            });
+        merge_info(&mut st.info, info);
+        st
+    }
+
+    /// Record a rule or detector hit in a context and refresh its session.
+    fn hit(
+        &mut self,
+        info: &ContextInfo,
+        ev: &Event,
+        fired: Fired,
+        group: Option<Group>,
+        interactive: bool,
+        summary: &str,
+    ) {
+        let ts = ev.timestamp;
+        let limit = self.config.evidence_limit;
+        let window = self.config.window;
+        let rule_id = fired.id.clone();
+        let state = self.state(info, ev);
+        state.last_seen = state.last_seen.max(ts);
+        state.first_seen = state.first_seen.min(ts);
+        state.interactive |= interactive;
+        if let Some(g) = group {
+            let q = state.groups.entry(g).or_default();
+            q.push_back(ts);
+            if q.len() > 16 {
+                q.pop_front();
+            }
+        }
+        match state.fired.get_mut(&fired.id) {
+            Some(f) => f.count += 1,
+            None => {
+                state.fired.insert(fired.id.clone(), fired);
+            }
+        }
+        let duplicate = state
+            .evidence
+            .iter()
+            .any(|e| e.event_id == ev.id && e.rule_id == rule_id);
+        if !duplicate {
+            state.event_count += 1;
+            if state.evidence.len() < limit {
+                state.evidence.push(Evidence {
+                    event_id: ev.id.clone(),
+                    timestamp: ts,
+                    rule_id,
+                    group,
+                    summary: summary.to_string(),
+                });
+            }
+        }
+        if let Some(dst) = ev
+            .ip(Field::DestinationIp)
+            .map(|i| i.to_string())
+            .or_else(|| {
+                // Logons: the host logged on to is the target of the hop.
+                (ev.str(Field::EventCategory) == Some("authentication"))
+                    .then(|| ev.str(Field::HostName).map(str::to_string))
+                    .flatten()
+            })
+            && state.info.targets.len() < 32
+            && !state.info.targets.contains(&dst)
+            && state.info.host.as_deref() != Some(dst.as_str())
+        {
+            state.info.targets.push(dst);
+        }
+        let key = info.key.clone();
+        self.refresh(&key, ts, window);
+    }
+
+    /// Recompute the context's session after a hit.
+    fn refresh(&mut self, key: &str, now: Nanos, window: Nanos) {
+        let Some(state) = self.contexts.get_mut(key) else {
+            return;
+        };
+        let groups: BTreeSet<Group> = state
+            .groups
+            .iter()
+            .filter(|(_, q)| q.back().is_some_and(|t| *t > now - window))
+            .map(|(g, _)| *g)
+            .collect();
+        let case = Case::classify(&groups, state.interactive);
+        let top_alert = state
+            .fired
+            .values()
+            .filter(|f| f.alert)
+            .max_by(|a, b| a.level.cmp(&b.level).then(b.id.cmp(&a.id)));
+        if case.is_none() && top_alert.is_none() {
+            return;
+        }
+        let previous = state.session.as_ref().map(|s| (s.severity, s.case));
+        // Severity never goes down within a session: it escalates in place.
+        let case = match (case, previous.and_then(|(_, c)| c)) {
+            (Some(c), Some(p)) => Some(max_case(c, p)),
+            (c, p) => c.or(p),
+        };
+        let case_sev = case.map(Case::severity);
+        let alert_sev = top_alert.map(|f| f.level);
+        let severity = case_sev
+            .max(alert_sev)
+            .max(previous.map(|(s, _)| s))
+            .unwrap_or(Severity::Low);
+        let (rule_id, title) = match (case, top_alert) {
+            (Some(c), Some(a)) if a.level > c.severity() => (a.id.clone(), a.title.clone()),
+            (Some(c), _) => (CHAIN_RULE_ID.to_string(), c.title().to_string()),
+            (None, Some(a)) => (a.id.clone(), a.title.clone()),
+            (None, None) => return,
+        };
+        let mut tactics: Vec<String> = Vec::new();
+        let mut techniques: Vec<String> = Vec::new();
+        if case.is_some() {
+            tactics.push("lateral_movement".into());
+        }
+        for f in state.fired.values() {
+            for t in &f.tactics {
+                if !tactics.contains(t) {
+                    tactics.push(t.clone());
+                }
+            }
+            for t in &f.techniques {
+                if !techniques.contains(t) {
+                    techniques.push(t.clone());
+                }
+            }
+        }
+        techniques.sort();
+        let mut explanation: Vec<String> = Vec::new();
+        if let Some(c) = case {
+            let names: Vec<&str> = groups.iter().map(|g| g.title()).collect();
+            explanation.push(format!(
+                "{} ({}): {} in one context{}",
+                c.title(),
+                c.severity(),
+                names.join(" + "),
+                if state.interactive {
+                    ", interactive"
+                } else {
+                    ""
+                }
+            ));
+        }
+        let mut fired: Vec<&Fired> = state.fired.values().collect();
+        fired.sort_by(|a, b| b.level.cmp(&a.level).then(a.id.cmp(&b.id)));
+        for f in fired {
+            let times = if f.count > 1 {
+                format!(" (x{})", f.count)
+            } else {
+                String::new()
+            };
+            explanation.push(format!("{}{times}", f.explanation));
+        }
+        let near_miss = NearMiss::compute(&groups, state.interactive, case);
+        let id = SessionId(format!(
+            "{:016x}",
+            crate::decode::fnv1a(format!("{key}|{}", state.first_event).as_bytes())
+        ));
+        let session = Session {
+            id,
+            rule_id,
+            title,
+            severity,
+            case,
+            tactics,
+            techniques,
+            groups: groups.iter().copied().collect(),
+            context: state.info.clone(),
+            interactive: state.interactive,
+            first_seen: state.first_seen,
+            last_seen: state.last_seen,
+            event_count: state.event_count,
+            evidence: state.evidence.clone(),
+            explanation,
+            near_miss,
+            rules: state.fired.keys().cloned().collect(),
+            closed: false,
+        };
+        let kind = match previous {
+            None => ChangeKind::Opened,
+            Some((sev, c)) if sev < session.severity || c != session.case => ChangeKind::Escalated,
+            Some(_) => ChangeKind::Updated,
+        };
+        if previous.is_none() {
+            self.stats.sessions += 1;
+        }
+        state.session = Some(session);
+        // Keep the strongest change kind of this batch for the context.
+        let entry = self.dirty.entry(key.to_string()).or_insert(kind);
+        if rank(kind) > rank(*entry) {
+            *entry = kind;
+        }
+    }
+
+    fn flow(&mut self, info: &ContextInfo, ev: &Event, flow: &Flow, summary: &str) {
+        let ts = ev.timestamp;
+        // Port scan: distinct destination ports per source.
+        let (count, oldest) = self.port_scan.add(
+            &info.key,
+            flow.port.to_string(),
+            ts,
+            self.config.port_scan_window,
+        );
+        if count > self.config.port_scan_ports && self.port_scan.fired.insert(info.key.clone()) {
+            let f = detector_fired(
+                &PORT_SCAN,
+                format!(
+                    "{} distinct destination ports from {} within {} min (more than {})",
+                    count,
+                    info.key,
+                    self.config.port_scan_window / MIN,
+                    self.config.port_scan_ports
+                ),
+            );
+            self.hit(info, ev, f, PORT_SCAN.group, false, summary);
+        } else if count > 1 {
+            self.progress(
+                &info.key,
+                PORT_SCAN.id,
+                count,
+                self.config.port_scan_ports + 1,
+                oldest + self.config.port_scan_window - ts,
+            );
+        }
+        // Baseline.
+        let status = self.baseline.observe(&flow.src, &flow.dst, flow.port, ts);
+        if status == PairStatus::New && !self.in_deploy_window(ev) {
+            self.new_dest.insert(info.key.clone(), ts);
+            let f = detector_fired(
+                &NEW_DESTINATION,
+                format!(
+                    "never-seen flow {} → {}:{} ({summary})",
+                    flow.src, flow.dst, flow.port
+                ),
+            );
+            self.hit(info, ev, f, None, false, summary);
+            self.confirm(info, ev, summary);
+        }
+    }
+
+    fn in_deploy_window(&self, ev: &Event) -> bool {
+        let ns = ev.str(Field::OrchestratorNamespace);
+        self.config.deploy_windows.iter().any(|w| {
+            (w.namespace == "*" || Some(w.namespace.as_str()) == ns)
+                && ev.timestamp >= w.start
+                && ev.timestamp <= w.end
+        })
+    }
+
+    /// New destination and auth sweep from the same source: confirmed lateral movement.
+    fn confirm(&mut self, info: &ContextInfo, ev: &Event, summary: &str) {
+        let has_new = self.new_dest.contains_key(&info.key);
+        let has_sweep = self.auth_sweep.fired.contains(&info.key);
+        let done = self
+            .contexts
+            .get(&info.key)
+            .is_some_and(|c| c.fired.contains_key(CONFIRMED.id));
+        if has_new && has_sweep && !done {
+            let f = detector_fired(
+                &CONFIRMED,
+                format!(
+                    "{} has new destinations and an authentication sweep",
+                    info.key
+                ),
+            );
+            self.hit(info, ev, f, None, false, summary);
+        }
+    }
+
+    /// The context acting as the source of a logon or failure: whoever owns the address.
+    fn source_context(&self, ev: &Event) -> Option<ContextInfo> {
+        let ip = ev.ip(Field::SourceIp)?;
+        if ip.is_loopback() || ip.is_unspecified() {
+            return None;
+        }
+        let key = self.resolver.owner_of(ip);
+        Some(ContextInfo {
+            kind: if key.starts_with("ip:") {
+                "source_ip".into()
+            } else {
+                "source_ip_owner".into()
+            },
+            key,
+            source_ip: Some(ip.to_string()),
+            ..ContextInfo::default()
+        })
+    }
+
+    fn auth_failure(&mut self, ev: &Event, summary: &str) {
+        let Some(src) = self.source_context(ev) else {
+            return;
+        };
+        let ts = ev.timestamp;
+        let target_host = ev
+            .str(Field::HostName)
+            .map(super::context::short_host)
+            .or_else(|| ev.ip(Field::DestinationIp).map(|i| i.to_string()))
+            .unwrap_or_default();
+        let service = ev
+            .str(Field::NetworkProtocol)
+            .map(str::to_string)
+            .or_else(|| ev.int(Field::DestinationPort).map(|p| p.to_string()))
+            .or_else(|| ev.str(Field::EventDataset).map(str::to_string))
+            .unwrap_or_default();
+        let (n, oldest) = self.auth_sweep.add(
+            &src.key,
+            format!("{target_host}/{service}"),
+            ts,
+            self.config.auth_sweep_window,
+        );
+        if n >= self.config.auth_sweep_targets && self.auth_sweep.fired.insert(src.key.clone()) {
+            let f = detector_fired(
+                &AUTH_SWEEP,
+                format!(
+                    "authentication failures from {} against {n} services or hosts within {} min",
+                    src.key,
+                    self.config.auth_sweep_window / MIN
+                ),
+            );
+            self.hit(&src, ev, f, None, false, summary);
+            self.confirm(&src, ev, summary);
+        } else if n > 1 {
+            self.progress(
+                &src.key,
+                AUTH_SWEEP.id,
+                n,
+                self.config.auth_sweep_targets,
+                oldest + self.config.auth_sweep_window - ts,
+            );
+        }
+        if !target_host.is_empty() {
+            let (n, _) = self
+                .failed
+                .add(&src.key, target_host, ts, self.config.failed_window);
+            if n >= self.config.failed_hosts && self.failed.fired.insert(src.key.clone()) {
+                let f = detector_fired(
+                    &FAILED_HOSTS,
+                    format!(
+                        "failed logons from {} on {n} hosts within {} min",
+                        src.key,
+                        self.config.failed_window / MIN
+                    ),
+                );
+                self.hit(&src, ev, f, None, false, summary);
+            }
+        }
+    }
+
+    fn network_logon(&mut self, ev: &Event, summary: &str) {
+        let Some(src) = self.source_context(ev) else {
+            return;
+        };
+        let Some(host) = ev.str(Field::HostName).map(super::context::short_host) else {
+            return;
+        };
+        let user = ev.str(Field::UserName).unwrap_or("").to_ascii_lowercase();
+        if user.ends_with('$') || user == "anonymous logon" {
+            // Machine accounts and null sessions log on everywhere by design.
+            return;
+        }
+        let key = format!("{}|{user}", src.key);
+        let (n, oldest) = self
+            .fanout
+            .add(&key, host, ev.timestamp, self.config.fanout_window);
+        if n > self.config.fanout_hosts && self.fanout.fired.insert(key) {
+            let f = detector_fired(
+                &FANOUT,
+                format!(
+                    "{user} logged on over the network from {} to {n} hosts within {} min",
+                    src.key,
+                    self.config.fanout_window / MIN
+                ),
+            );
+            let mut info = src;
+            info.user = Some(user);
+            self.hit(&info, ev, f, FANOUT.group, false, summary);
+        } else if n > 1 {
+            self.progress(
+                &src.key,
+                FANOUT.id,
+                n,
+                self.config.fanout_hosts + 1,
+                oldest + self.config.fanout_window - ev.timestamp,
+            );
+        }
+    }
+
+    /// Record a threshold detector's progress on the context's session (near miss).
+    fn progress(&mut self, key: &str, id: &str, count: u64, threshold: u64, left: Nanos) {
+        if let Some(s) = self.contexts.get_mut(key).and_then(|c| c.session.as_mut()) {
+            let p = ThresholdProgress {
+                rule_id: id.to_string(),
+                count,
+                threshold,
+                window_left_secs: left / SEC,
+            };
+            match s.near_miss.thresholds.iter_mut().find(|t| t.rule_id == id) {
+                Some(t) => *t = p,
+                None => s.near_miss.thresholds.push(p),
+            }
+        }
+    }
+}
+
+/// The more severe of two cases (the first on ties).
+fn max_case(a: Case, b: Case) -> Case {
+    if b.severity() > a.severity() { b } else { a }
+}
+
+fn rank(k: ChangeKind) -> u8 {
+    match k {
+        ChangeKind::Updated => 0,
+        ChangeKind::Opened => 1,
+        ChangeKind::Escalated => 2,
+        ChangeKind::Closed => 3,
+    }
+}
+
+fn detector_fired(d: &Detector, explanation: String) -> Fired {
+    Fired {
+        id: d.id.to_string(),
+        title: d.title.to_string(),
+        level: d.level,
+        alert: true,
+        tactics: d.tactics.iter().map(|s| (*s).to_string()).collect(),
+        techniques: d.techniques.iter().map(|s| (*s).to_string()).collect(),
+        count: 1,
+        explanation: format!("{} ({}): {explanation}", d.title, d.id),
+    }
+}
+
+fn merge_info(into: &mut ContextInfo, from: &ContextInfo) {
+    fn fill(a: &mut Option<String>, b: &Option<String>) {
+        if a.is_none() {
+            a.clone_from(b);
+        }
+    }
+    fill(&mut into.host, &from.host);
+    fill(&mut into.user, &from.user);
+    fill(&mut into.source_ip, &from.source_ip);
+    fill(&mut into.namespace, &from.namespace);
+    fill(&mut into.pod, &from.pod);
+    fill(&mut into.container, &from.container);
+    fill(&mut into.logon_id, &from.logon_id);
+}
+
+/// A copy of the event with only normalized fields (no originals or raw text).
+fn slim(ev: &Event) -> Event {
+    let mut s = Event::new(ev.timestamp);
+    s.id.clone_from(&ev.id);
+    for (f, v) in ev.fields() {
+        s.set(f, v.clone());
+    }
+    s
+}
+
+/// One line describing an event, for evidence and explanations.
+pub fn summarize(ev: &Event) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(d) = ev.str(Field::EventDataset) {
+        parts.push(d.to_string());
+    }
+    if let Some(c) = ev.str(Field::EventCode) {
+        parts.push(c.to_string());
+    }
+    if let Some(a) = ev.str(Field::EventAction) {
+        parts.push(a.to_string());
+    }
+    if let Some(h) = ev.str(Field::HostName) {
+        parts.push(format!("on {h}"));
+    }
+    if let Some(u) = ev.str(Field::UserName) {
+        parts.push(format!("user {u}"));
+    }
+    match (ev.ip(Field::SourceIp), ev.ip(Field::DestinationIp)) {
+        (Some(s), Some(d)) => parts.push(format!(
+            "{s} → {d}{}",
+            ev.int(Field::DestinationPort)
+                .map(|p| format!(":{p}"))
+                .unwrap_or_default()
+        )),
+        (Some(s), None) => parts.push(format!("from {s}")),
+        _ => {}
+    }
+    for f in [
+        Field::ProcessCommandLine,
+        Field::ProcessExecutable,
+        Field::FilePath,
+        Field::ServiceName,
+        Field::DnsQuestionName,
+    ] {
+        if let Some(v) = ev.str(f) {
+            parts.push(sanitize(v, 160).into_owned());
+            break;
+        }
+    }
+    sanitize(&parts.join(" "), 400).into_owned()
+}
+
+/// A connection worth counting: (source workload, destination, port).
+#[derive(Debug)]
+struct Flow {
+    src: String,
+    dst: String,
+    port: i64,
+}
+
+/// Flows: Zeek conn, Hubble L3/L4 requests (not replies), accepted or rejected VPC records,
+/// Sysmon 3, Tetragon connects. Returns the pair naming workloads where known.
+fn is_flow(ev: &Event) -> Option<Flow> {
+    let dataset = ev.str(Field::EventDataset)?;
+    let ok = match dataset {
+        "zeek.conn" | "aws.vpcflow" => true,
+        "cilium.hubble" => {
+            ev.str(Field::EventAction) == Some("flow")
+                && ev
+                    .original("flow.is_reply")
+                    .and_then(serde_json::Value::as_bool)
+                    != Some(true)
+                && ev
+                    .original("flow.reply")
+                    .and_then(serde_json::Value::as_bool)
+                    != Some(true)
+        }
+        "windows.sysmon" => ev.str(Field::EventCode) == Some("3"),
+        "tetragon.events" => ev
+            .str(Field::EventAction)
+            .is_some_and(|a| a.contains("connect")),
+        _ => false,
+    };
+    if !ok {
+        return None;
+    }
+    let src_ip = ev.ip(Field::SourceIp)?;
+    let dst_ip = ev.ip(Field::DestinationIp)?;
+    let port = ev.int(Field::DestinationPort)?;
+    let src = match (
+        ev.str(Field::OrchestratorNamespace),
+        ev.str(Field::OrchestratorResourceName),
+    ) {
+        (Some(ns), Some(pod)) => format!("{ns}/{}", workload_of_pod(pod)),
+        _ => src_ip.to_string(),
+    };
+    let dst = ev
+        .original("flow.destination.pod_name")
+        .and_then(serde_json::Value::as_str)
+        .map(|pod| {
+            let ns = ev
+                .original("flow.destination.namespace")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
+            format!("{ns}/{}", workload_of_pod(pod))
+        })
+        .unwrap_or_else(|| dst_ip.to_string());
+    Some(Flow { src, dst, port })
+}
+
+fn is_interactive(ev: &Event) -> bool {
+    ev.bool(Field::ProcessInteractive) == Some(true)
+        || matches!(ev.int(Field::LogonType), Some(2 | 10 | 11))
+}
+
+fn is_auth_failure(ev: &Event) -> bool {
+    let outcome_failed = ev.str(Field::EventOutcome) == Some("failure");
+    match ev.str(Field::EventDataset) {
+        Some("aws.vpcflow") => {
+            outcome_failed && matches!(ev.int(Field::DestinationPort), Some(22 | 3389 | 445))
+        }
+        Some("zeek.ntlm" | "zeek.kerberos" | "zeek.ssh" | "zeek.rdp") => outcome_failed,
+        _ => ev.str(Field::EventCategory) == Some("authentication") && outcome_failed,
+    }
+}
+
+fn is_network_logon_success(ev: &Event) -> bool {
+    ev.str(Field::EventCode) == Some("4624")
+        && ev.int(Field::LogonType) == Some(3)
+        && ev.str(Field::EventOutcome) != Some("failure")
+}
+
+fn is_remote_logon(ev: &Event) -> bool {
+    let success = ev.str(Field::EventOutcome) != Some("failure");
+    success
+        && ((ev.str(Field::EventCode) == Some("4624")
+            && matches!(ev.int(Field::LogonType), Some(3 | 10)))
+            || (ev.str(Field::EventDataset) == Some("system.auth")
+                && ev.str(Field::EventAction) == Some("logged-in")))
+}
+
+fn is_account_change(ev: &Event) -> bool {
+    matches!(
+        ev.str(Field::EventCode),
+        Some("4720" | "4732" | "4728" | "4756")
+    ) || matches!(
+        ev.str(Field::EventAction),
+        Some("user-created" | "group-member-added" | "group-created")
+    ) || (ev.str(Field::EventAction) == Some("sudo")
+        && ev.str(Field::UserTargetName) == Some("root"))
+}
