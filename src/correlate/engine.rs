@@ -54,6 +54,11 @@ pub struct EngineConfig {
     pub fanout_hosts: u64,
     /// ...within this window.
     pub fanout_window: Nanos,
+    /// Kubernetes DNS enumeration: fires at this many distinct `*.svc.cluster.local` names
+    /// from one context...
+    pub dns_enum_names: u64,
+    /// ...within this window.
+    pub dns_enum_window: Nanos,
     /// Failed logons: fires at this many distinct hosts...
     pub failed_hosts: u64,
     /// ...within this window.
@@ -86,6 +91,8 @@ impl Default for EngineConfig {
             auth_sweep_window: 10 * MIN,
             fanout_hosts: 5,
             fanout_window: 60 * MIN,
+            dns_enum_names: 10,
+            dns_enum_window: 5 * MIN,
             failed_hosts: 3,
             failed_window: 5 * MIN,
             deploy_windows: Vec::new(),
@@ -176,6 +183,15 @@ const ACCOUNT_AFTER_LOGON: Detector = Detector {
     group: None,
     tactics: &["persistence", "privilege_escalation"],
     techniques: &["T1136", "T1098"],
+};
+
+const DNS_ENUM: Detector = Detector {
+    id: "nr-k8s-dns-enumeration",
+    title: "Kubernetes DNS enumeration",
+    level: Severity::Medium,
+    group: Some(Group::NetworkRecon),
+    tactics: &["discovery"],
+    techniques: &["T1046", "T1018"],
 };
 
 /// Every code-defined detector id and title (for `rules list`).
@@ -291,10 +307,6 @@ impl Distinct {
             !q.is_empty()
         });
     }
-
-    fn len(&self) -> usize {
-        self.entries.len()
-    }
 }
 
 /// The correlator.
@@ -316,6 +328,7 @@ pub struct Engine {
     auth_sweep: Distinct,
     fanout: Distinct,
     failed: Distinct,
+    dns_enum: Distinct,
     /// Sources with a new destination, and when.
     new_dest: HashMap<String, Nanos>,
     stats: EngineStats,
@@ -366,6 +379,7 @@ impl Engine {
             auth_sweep: Distinct::default(),
             fanout: Distinct::default(),
             failed: Distinct::default(),
+            dns_enum: Distinct::default(),
             new_dest: HashMap::new(),
             stats: EngineStats::default(),
             dirty: BTreeMap::new(),
@@ -523,6 +537,7 @@ impl Engine {
         self.auth_sweep.expire(now, self.config.auth_sweep_window);
         self.fanout.expire(now, self.config.fanout_window);
         self.failed.expire(now, self.config.failed_window);
+        self.dns_enum.expire(now, self.config.dns_enum_window);
         self.new_dest.retain(|_, t| *t >= cutoff);
         self.resolver.expire(now.saturating_sub(24 * 60 * MIN));
     }
@@ -531,8 +546,14 @@ impl Engine {
         if let Some(state) = self.contexts.remove(key)
             && let Some(mut s) = state.session
         {
+            // Report what changed before it closed, then the close.
+            if let Some(kind) = self.dirty.remove(key) {
+                self.pending_changes.push(Change {
+                    kind,
+                    session: s.clone(),
+                });
+            }
             s.closed = true;
-            self.dirty.remove(key);
             self.closed.push(s.clone());
             self.pending_changes.push(Change {
                 kind: ChangeKind::Closed,
@@ -643,6 +664,32 @@ impl Engine {
         }
         if is_auth_failure(ev) {
             self.auth_failure(ev, &obs.summary);
+        }
+        if let Some(name) = ev.str(Field::DnsQuestionName) {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            if name.ends_with(".svc.cluster.local") {
+                let (n, oldest) = self
+                    .dns_enum
+                    .add(&key, name, ts, self.config.dns_enum_window);
+                if n >= self.config.dns_enum_names && self.dns_enum.fired.insert(key.clone()) {
+                    let f = detector_fired(
+                        &DNS_ENUM,
+                        format!(
+                            "{n} distinct cluster service names resolved within {} min",
+                            self.config.dns_enum_window / MIN
+                        ),
+                    );
+                    self.hit(&info, ev, f, DNS_ENUM.group, interactive, &obs.summary);
+                } else if n > 1 {
+                    self.progress(
+                        &key,
+                        DNS_ENUM.id,
+                        n,
+                        self.config.dns_enum_names,
+                        oldest + self.config.dns_enum_window - ts,
+                    );
+                }
+            }
         }
         if is_network_logon_success(ev) {
             self.network_logon(ev, &obs.summary);
@@ -1074,11 +1121,14 @@ fn max_case(a: Case, b: Case) -> Case {
     if b.severity() > a.severity() { b } else { a }
 }
 
+/// Which change to report when a session changed several times between two reports: a
+/// session new to the consumer is `Opened` whatever happened next; otherwise an escalation
+/// outranks an update.
 fn rank(k: ChangeKind) -> u8 {
     match k {
         ChangeKind::Updated => 0,
-        ChangeKind::Opened => 1,
-        ChangeKind::Escalated => 2,
+        ChangeKind::Escalated => 1,
+        ChangeKind::Opened => 2,
         ChangeKind::Closed => 3,
     }
 }
