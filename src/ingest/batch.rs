@@ -36,28 +36,85 @@ pub trait BatchSink {
     fn source_done(&mut self, report: SourceReport);
 }
 
-/// Read every file under `paths`. Returns `Break` if the sink or `--strict` stopped early.
+/// Read every file under `paths`, one source after another. Returns `Break` if the sink or
+/// `--strict` stopped early.
 pub fn read_paths(
     paths: &[PathBuf],
     opts: &BatchOptions,
     sink: &mut dyn BatchSink,
 ) -> ControlFlow<()> {
     for path in paths {
+        for file in expand(path, sink) {
+            for opened in open(&file, opts) {
+                let mut reader = match opened {
+                    Ok(r) => r,
+                    Err(report) => {
+                        sink.source_done(report);
+                        continue;
+                    }
+                };
+                let mut flow = ControlFlow::Continue(());
+                while let Some(ev) = reader.next_event() {
+                    flow = sink.event(ev);
+                    if flow.is_break() {
+                        break;
+                    }
+                }
+                let stopped = reader.stopped_strict();
+                sink.source_done(reader.into_report());
+                if flow.is_break() || stopped {
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// Files under `path` (reports failures to walk it to `sink`).
+fn expand(path: &Path, sink: &mut dyn BatchSink) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut failures = Vec::new();
+    collect_files(path, &mut HashSet::new(), &mut files, &mut failures);
+    for (p, err) in failures {
+        sink.source_done(SourceReport {
+            path: p.display().to_string(),
+            failure: Some(err.to_string()),
+            ..SourceReport::default()
+        });
+    }
+    files
+}
+
+/// Every source under `paths`, opened and detected, ready to be read in any order (a zip
+/// archive gives one source per member). Sources that cannot be opened come back as reports.
+pub fn open_paths(
+    paths: &[PathBuf],
+    opts: &BatchOptions,
+) -> (Vec<SourceReader>, Vec<SourceReport>) {
+    let mut readers = Vec::new();
+    let mut failed = Vec::new();
+    for path in paths {
         let mut files = Vec::new();
         let mut failures = Vec::new();
         collect_files(path, &mut HashSet::new(), &mut files, &mut failures);
         for (p, err) in failures {
-            sink.source_done(SourceReport {
+            failed.push(SourceReport {
                 path: p.display().to_string(),
                 failure: Some(err.to_string()),
                 ..SourceReport::default()
             });
         }
-        for file in files {
-            read_file(&file, opts, sink)?;
+        for f in files {
+            for opened in open(&f, opts) {
+                match opened {
+                    Ok(r) => readers.push(r),
+                    Err(report) => failed.push(report),
+                }
+            }
         }
     }
-    ControlFlow::Continue(())
+    (readers, failed)
 }
 
 /// Expand a path into the regular files below it, sorted, following symlinks once
@@ -112,40 +169,33 @@ pub fn collect_files(
     }
 }
 
-/// Read one file (plain, gzip or zip).
-pub fn read_file(path: &Path, opts: &BatchOptions, sink: &mut dyn BatchSink) -> ControlFlow<()> {
+/// Open one file (plain, gzip or zip) as one or more sources.
+pub fn open(path: &Path, opts: &BatchOptions) -> Vec<Result<SourceReader, SourceReport>> {
     let display = path.display().to_string();
-    let fail = |sink: &mut dyn BatchSink, err: IngestError| {
-        sink.source_done(SourceReport {
+    let fail = |err: IngestError| {
+        vec![Err(SourceReport {
             path: display.clone(),
             failure: Some(err.to_string()),
             ..SourceReport::default()
-        });
-        ControlFlow::Continue(())
+        })]
     };
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(source) => {
-            return fail(
-                sink,
-                IngestError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                },
-            );
+            return fail(IngestError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
         }
     };
     let mut magic = [0u8; 4];
     let n = match read_full(&mut file, &mut magic) {
         Ok(n) => n,
         Err(source) => {
-            return fail(
-                sink,
-                IngestError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                },
-            );
+            return fail(IngestError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
         }
     };
     let reference_time = modified_nanos(path);
@@ -156,7 +206,7 @@ pub fn read_file(path: &Path, opts: &BatchOptions, sink: &mut dyn BatchSink) -> 
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if n == 4 && magic == *b"PK\x03\x04" {
-        return read_zip(path, file, &identity, reference_time, opts, sink);
+        return open_zip(path, file, &identity, reference_time, opts);
     }
     let prefix = magic[..n].to_vec();
     let reader = io::Cursor::new(prefix).chain(file);
@@ -173,7 +223,7 @@ pub fn read_file(path: &Path, opts: &BatchOptions, sink: &mut dyn BatchSink) -> 
             reference_time,
             compressed: true,
         };
-        return read_stream(gz, &source, opts, sink);
+        return vec![SourceReader::new(Box::new(gz), source, opts)];
     }
     let source = Source {
         display,
@@ -182,45 +232,49 @@ pub fn read_file(path: &Path, opts: &BatchOptions, sink: &mut dyn BatchSink) -> 
         reference_time,
         compressed: false,
     };
-    read_stream(reader, &source, opts, sink)
+    vec![SourceReader::new(Box::new(reader), source, opts)]
 }
 
-fn read_zip(
+/// Members of a zip archive are read into memory one by one when opened (batch input only;
+/// archives are not tailed).
+fn open_zip(
     path: &Path,
     file: File,
     identity: &str,
     reference_time: Nanos,
     opts: &BatchOptions,
-    sink: &mut dyn BatchSink,
-) -> ControlFlow<()> {
+) -> Vec<Result<SourceReader, SourceReport>> {
+    let report = |p: String, err: IngestError| {
+        Err(SourceReport {
+            path: p,
+            failure: Some(err.to_string()),
+            ..SourceReport::default()
+        })
+    };
     let mut archive = match zip::ZipArchive::new(file) {
         Ok(a) => a,
         Err(e) => {
-            let err = IngestError::Zip {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            };
-            sink.source_done(SourceReport {
-                path: path.display().to_string(),
-                failure: Some(err.to_string()),
-                ..SourceReport::default()
-            });
-            return ControlFlow::Continue(());
+            return vec![report(
+                path.display().to_string(),
+                IngestError::Zip {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                },
+            )];
         }
     };
+    let mut out = Vec::new();
     for i in 0..archive.len() {
-        let member = match archive.by_index(i) {
+        let mut member = match archive.by_index(i) {
             Ok(m) => m,
             Err(e) => {
-                let err = IngestError::Zip {
-                    path: path.to_path_buf(),
-                    reason: format!("member {i}: {e}"),
-                };
-                sink.source_done(SourceReport {
-                    path: format!("{}!#{i}", path.display()),
-                    failure: Some(err.to_string()),
-                    ..SourceReport::default()
-                });
+                out.push(report(
+                    format!("{}!#{i}", path.display()),
+                    IngestError::Zip {
+                        path: path.to_path_buf(),
+                        reason: format!("member {i}: {e}"),
+                    },
+                ));
                 continue;
             }
         };
@@ -232,21 +286,28 @@ fn read_zip(
         if member_name.starts_with("__MACOSX/") {
             continue;
         }
+        let display = format!("{}!{member_name}", path.display());
+        let mut bytes = Vec::new();
+        let failure = member.read_to_end(&mut bytes).err();
         let base = member_name
             .rsplit('/')
             .next()
             .unwrap_or(&member_name)
             .to_string();
         let source = Source {
-            display: format!("{}!{member_name}", path.display()),
+            display: display.clone(),
             identity: format!("{identity}!{member_name}"),
             name: base,
             reference_time,
             compressed: true,
         };
-        read_stream(member, &source, opts, sink)?;
+        let mut opened = SourceReader::new(Box::new(io::Cursor::new(bytes)), source.clone(), opts);
+        if let (Some(e), Ok(r)) = (failure, opened.as_mut()) {
+            r.report.failure = Some(read_failure(&source, 0, e).to_string());
+        }
+        out.push(opened);
     }
-    ControlFlow::Continue(())
+    out
 }
 
 /// One input stream and what identifies it.
@@ -264,99 +325,288 @@ pub struct Source {
     pub compressed: bool,
 }
 
-/// Detect, frame and decode one stream.
-pub fn read_stream(
-    mut reader: impl Read,
-    source: &Source,
-    opts: &BatchOptions,
-    sink: &mut dyn BatchSink,
-) -> ControlFlow<()> {
-    let mut report = SourceReport {
-        path: source.display.clone(),
-        ..SourceReport::default()
-    };
-    let mut head = vec![0u8; HEAD_LEN];
-    // A read error inside the head (a short, truncated .gz) still leaves the bytes before it.
-    let (n, head_error) = read_until_error(&mut reader, &mut head);
-    head.truncate(n);
-    if let Some(e) = head_error {
-        report.failure = Some(read_failure(source, n as u64, e).to_string());
-    }
-    let at_end = report.failure.is_some();
-    if head.is_empty() && !at_end {
-        report.first_error = Some(
-            IngestError::Empty {
-                path: source.display.clone(),
-            }
-            .to_string(),
-        );
-        sink.source_done(report);
-        return ControlFlow::Continue(());
-    }
-    let Some(format) = opts.format.or_else(|| decode::detect(&source.name, &head)) else {
-        report.failure = Some(
-            IngestError::UnknownFormat {
-                path: source.display.clone(),
-                head: escape_head(&head),
-            }
-            .to_string(),
-        );
-        sink.source_done(report);
-        return ControlFlow::Continue(());
-    };
-    report.format = Some(format.name);
-    let ctx = Context::new(
-        source.identity.clone(),
-        source.display.clone(),
-        opts.networks.clone(),
-        source.reference_time,
-    );
-    let mut decoder = (format.decoder)();
-    let mut out = Sink::default();
+/// A detected source read on demand: `next_event` pulls bytes, frames and decodes until an
+/// event is ready. Memory is bounded by one read chunk plus the events it produced (EVTX,
+/// parsed whole, is the exception).
+pub struct SourceReader {
+    source: Source,
+    reader: Option<Box<dyn Read + Send>>,
+    framer: Option<Framer>,
+    decoder: Box<dyn decode::Decoder>,
+    ctx: Context,
+    out: Sink,
+    queue: std::collections::VecDeque<Event>,
+    report: SourceReport,
+    pending_head: Option<Vec<u8>>,
+    strict: bool,
+    stopped_strict: bool,
+    finished: bool,
+}
 
-    if format.framing == Framing::Whole {
-        let mut all = head;
-        if !at_end && let Err(e) = reader.read_to_end(&mut all) {
-            report.failure = Some(read_failure(source, all.len() as u64, e).to_string());
+impl std::fmt::Debug for SourceReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceReader")
+            .field("source", &self.source.display)
+            .finish()
+    }
+}
+
+impl SourceReader {
+    /// Detect the format from the first bytes and get ready to read.
+    pub fn new(
+        mut reader: Box<dyn Read + Send>,
+        source: Source,
+        opts: &BatchOptions,
+    ) -> Result<SourceReader, SourceReport> {
+        let mut report = SourceReport {
+            path: source.display.clone(),
+            ..SourceReport::default()
+        };
+        let mut head = vec![0u8; HEAD_LEN];
+        // A read error inside the head (a short, truncated .gz) still leaves the bytes before it.
+        let (n, head_error) = read_until_error(&mut reader, &mut head);
+        head.truncate(n);
+        if let Some(e) = head_error {
+            report.failure = Some(read_failure(&source, n as u64, e).to_string());
         }
-        report.bytes = all.len() as u64;
-        decoder.decode(&all, 0, &ctx, &mut out);
-        decoder.finish(&ctx, &mut out);
-        let flow = drain(&mut out, &mut report, opts, sink);
-        sink.source_done(report);
-        return flow;
+        if head.is_empty() {
+            if report.failure.is_none() {
+                report.first_error = Some(
+                    IngestError::Empty {
+                        path: source.display.clone(),
+                    }
+                    .to_string(),
+                );
+            }
+            return Err(report);
+        }
+        let Some(format) = opts.format.or_else(|| decode::detect(&source.name, &head)) else {
+            report.failure = Some(
+                IngestError::UnknownFormat {
+                    path: source.display.clone(),
+                    head: escape_head(&head),
+                }
+                .to_string(),
+            );
+            return Err(report);
+        };
+        report.format = Some(format.name);
+        let ctx = Context::new(
+            source.identity.clone(),
+            source.display.clone(),
+            opts.networks.clone(),
+            source.reference_time,
+        );
+        let framer =
+            (format.framing != Framing::Whole).then(|| Framer::new(format.framing, MAX_RECORD));
+        let at_end = report.failure.is_some();
+        Ok(SourceReader {
+            source,
+            reader: if at_end { None } else { Some(reader) },
+            framer,
+            decoder: (format.decoder)(),
+            ctx,
+            out: Sink::default(),
+            queue: std::collections::VecDeque::new(),
+            report,
+            pending_head: Some(head),
+            strict: opts.strict,
+            stopped_strict: false,
+            finished: false,
+        })
     }
 
-    let mut framer = Framer::new(format.framing, MAX_RECORD);
-    let mut chunk = head;
-    let mut flow;
-    loop {
-        report.bytes += chunk.len() as u64;
-        framer.push(&chunk, &mut |frame| {
-            feed(frame, decoder.as_mut(), &ctx, &mut out)
-        });
-        flow = drain(&mut out, &mut report, opts, sink);
-        if flow.is_break() || report.failure.is_some() {
-            break;
+    /// The source's name for the user.
+    pub fn display(&self) -> &str {
+        &self.source.display
+    }
+
+    /// The detected format.
+    pub fn format(&self) -> Option<&'static str> {
+        self.report.format
+    }
+
+    /// Health so far.
+    pub fn report(&self) -> &SourceReport {
+        &self.report
+    }
+
+    /// Final health.
+    pub fn into_report(self) -> SourceReport {
+        self.report
+    }
+
+    /// Whether reading stopped at a record error because of `--strict`.
+    pub fn stopped_strict(&self) -> bool {
+        self.stopped_strict
+    }
+
+    /// Time of the next event without taking it.
+    pub fn peek_time(&mut self) -> Option<Nanos> {
+        self.fill();
+        self.queue.front().map(|e| e.timestamp)
+    }
+
+    /// The next event, or `None` at the end of the source.
+    pub fn next_event(&mut self) -> Option<Event> {
+        self.fill();
+        let ev = self.queue.pop_front()?;
+        self.report.events += 1;
+        Some(ev)
+    }
+
+    fn fill(&mut self) {
+        while self.queue.is_empty() && !self.finished {
+            self.step();
         }
-        chunk.resize(CHUNK, 0);
-        match reader.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => chunk.truncate(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => chunk.clear(),
-            Err(e) => {
-                report.failure = Some(read_failure(source, report.bytes, e).to_string());
-                break;
+    }
+
+    /// Read and decode one chunk (or, for whole-file formats, everything).
+    fn step(&mut self) {
+        let chunk = match self.pending_head.take() {
+            Some(head) => Some(head),
+            None => self.read_chunk(),
+        };
+        let (ctx, decoder, out) = (&self.ctx, self.decoder.as_mut(), &mut self.out);
+        match (&mut self.framer, chunk) {
+            (None, Some(head)) => {
+                // Whole-input formats: read the rest, decode once.
+                let mut all = head;
+                if let Some(mut r) = self.reader.take()
+                    && let Err(e) = r.read_to_end(&mut all)
+                {
+                    self.report.failure =
+                        Some(read_failure(&self.source, all.len() as u64, e).to_string());
+                }
+                self.report.bytes = all.len() as u64;
+                decoder.decode(&all, 0, ctx, out);
+                decoder.finish(ctx, out);
+                self.finished = true;
+            }
+            (None, None) => self.finished = true,
+            (Some(framer), Some(chunk)) => {
+                self.report.bytes += chunk.len() as u64;
+                framer.push(&chunk, &mut |frame| feed(frame, decoder, ctx, out));
+            }
+            (Some(framer), None) => {
+                framer.finish(&mut |frame| feed(frame, decoder, ctx, out));
+                decoder.finish(ctx, out);
+                self.finished = true;
+            }
+        }
+        self.collect();
+    }
+
+    fn read_chunk(&mut self) -> Option<Vec<u8>> {
+        let r = self.reader.as_mut()?;
+        let mut chunk = vec![0u8; CHUNK];
+        loop {
+            match r.read(&mut chunk) {
+                Ok(0) => {
+                    self.reader = None;
+                    return None;
+                }
+                Ok(n) => {
+                    chunk.truncate(n);
+                    return Some(chunk);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.report.failure =
+                        Some(read_failure(&self.source, self.report.bytes, e).to_string());
+                    self.reader = None;
+                    return None;
+                }
             }
         }
     }
-    if flow.is_continue() {
-        framer.finish(&mut |frame| feed(frame, decoder.as_mut(), &ctx, &mut out));
-        decoder.finish(&ctx, &mut out);
-        flow = drain(&mut out, &mut report, opts, sink);
+
+    fn collect(&mut self) {
+        self.report.lossy += std::mem::take(&mut self.out.lossy);
+        let errors = std::mem::take(&mut self.out.errors);
+        self.report.errors += errors.len() as u64;
+        if self.report.first_error.is_none() {
+            self.report.first_error = errors.first().map(ToString::to_string);
+        }
+        if self.strict && !errors.is_empty() {
+            self.report.failure = Some(format!(
+                "stopped at the first error (--strict): {}",
+                errors[0]
+            ));
+            self.stopped_strict = true;
+            self.finished = true;
+            self.reader = None;
+            self.out.events.clear();
+            return;
+        }
+        self.queue.extend(self.out.events.drain(..));
     }
-    sink.source_done(report);
-    flow
+}
+
+/// Events of many sources merged by event time: always the earliest next event of any
+/// source, so a batch replay meets the correlator in the order a live tail would.
+pub struct Merge {
+    readers: Vec<SourceReader>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(Nanos, usize)>>,
+    done: Vec<SourceReport>,
+    primed: bool,
+}
+
+impl std::fmt::Debug for Merge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Merge")
+            .field("sources", &self.readers.len())
+            .finish()
+    }
+}
+
+impl Merge {
+    /// Merge these readers.
+    pub fn new(readers: Vec<SourceReader>) -> Merge {
+        Merge {
+            readers,
+            heap: std::collections::BinaryHeap::new(),
+            done: Vec::new(),
+            primed: false,
+        }
+    }
+
+    /// Sources finished since the last call.
+    pub fn take_finished(&mut self) -> Vec<SourceReport> {
+        std::mem::take(&mut self.done)
+    }
+
+    /// Reports of every source still open (for the final summary).
+    pub fn open_reports(&self) -> Vec<SourceReport> {
+        self.readers.iter().map(|r| r.report().clone()).collect()
+    }
+
+    fn push(&mut self, i: usize) {
+        match self.readers.get_mut(i).and_then(SourceReader::peek_time) {
+            Some(t) => self.heap.push(std::cmp::Reverse((t, i))),
+            None => {
+                if let Some(r) = self.readers.get(i) {
+                    self.done.push(r.report().clone());
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for Merge {
+    type Item = Event;
+    fn next(&mut self) -> Option<Event> {
+        if !self.primed {
+            self.primed = true;
+            for i in 0..self.readers.len() {
+                self.push(i);
+            }
+        }
+        let std::cmp::Reverse((_, i)) = self.heap.pop()?;
+        let ev = self.readers.get_mut(i)?.next_event();
+        self.push(i);
+        ev
+    }
 }
 
 fn feed(frame: Frame<'_>, decoder: &mut dyn decode::Decoder, ctx: &Context, out: &mut Sink) {
@@ -368,32 +618,6 @@ fn feed(frame: Frame<'_>, decoder: &mut dyn decode::Decoder, ctx: &Context, out:
             limit: MAX_RECORD,
         }),
     }
-}
-
-fn drain(
-    out: &mut Sink,
-    report: &mut SourceReport,
-    opts: &BatchOptions,
-    sink: &mut dyn BatchSink,
-) -> ControlFlow<()> {
-    report.lossy += std::mem::take(&mut out.lossy);
-    let errors = std::mem::take(&mut out.errors);
-    report.errors += errors.len() as u64;
-    if report.first_error.is_none() {
-        report.first_error = errors.first().map(ToString::to_string);
-    }
-    if opts.strict && !errors.is_empty() {
-        report.failure = Some(format!(
-            "stopped at the first error (--strict): {}",
-            errors[0]
-        ));
-        return ControlFlow::Break(());
-    }
-    for ev in out.events.drain(..) {
-        report.events += 1;
-        sink.event(ev)?;
-    }
-    ControlFlow::Continue(())
 }
 
 fn read_failure(source: &Source, offset: u64, e: io::Error) -> IngestError {
