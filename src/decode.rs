@@ -16,6 +16,7 @@
 pub mod frame;
 pub mod json;
 pub mod vpcflow;
+pub mod zeek;
 
 use std::fmt;
 
@@ -54,7 +55,7 @@ impl fmt::Debug for Format {
 }
 
 /// Every format lateral reads. Detection asks each and keeps the most confident.
-pub const FORMATS: &[&Format] = &[&vpcflow::FORMAT];
+pub const FORMATS: &[&Format] = &[&vpcflow::FORMAT, &zeek::TSV_FORMAT, &zeek::JSON_FORMAT];
 
 /// Minimum detection confidence to accept a format.
 pub const DETECT_THRESHOLD: u8 = 30;
