@@ -120,6 +120,8 @@ impl Resolver {
         let network_only =
             host.is_none() || matches!(ev.str(Field::EventModule), Some("zeek" | "aws" | "cilium"));
         if network_only && let Some(src) = ev.ip(Field::SourceIp) {
+            // The host that logged a network event is the sensor, not the actor.
+            info.host = None;
             if let Some((key, _)) = self.ip_owner.get(&src) {
                 info.key = key.clone();
                 info.kind = "source_ip_owner".into();

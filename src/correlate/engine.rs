@@ -908,7 +908,12 @@ impl Engine {
 
     fn flow(&mut self, info: &ContextInfo, ev: &Event, flow: &Flow, summary: &str) {
         let ts = ev.timestamp;
-        // Port scan: distinct destination ports per source.
+        // Port scan: distinct destination ports per source. Dynamic ports (49152 and up, IANA)
+        // are left out: Windows clients reach a domain controller's RPC services on several of
+        // them in normal operation, and scans concentrate on the well-known range.
+        if flow.port >= 49152 {
+            return self.baseline_flow(info, ev, flow, summary);
+        }
         let (count, oldest) = self.port_scan.add(
             &info.key,
             flow.port.to_string(),
@@ -936,7 +941,11 @@ impl Engine {
                 oldest + self.config.port_scan_window - ts,
             );
         }
-        // Baseline.
+        self.baseline_flow(info, ev, flow, summary);
+    }
+
+    fn baseline_flow(&mut self, info: &ContextInfo, ev: &Event, flow: &Flow, summary: &str) {
+        let ts = ev.timestamp;
         let status = self.baseline.observe(&flow.src, &flow.dst, flow.port, ts);
         if status == PairStatus::New && !self.in_deploy_window(ev) {
             self.new_dest.insert(info.key.clone(), ts);

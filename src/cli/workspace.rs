@@ -1,0 +1,154 @@
+//! The workspace directory: where lateral keeps what must survive a run (sessions, the
+//! east-west baseline; later checkpoints, the index and triage state).
+//!
+//! Private to the user: the directory is created 0700 and files 0600. Files are written
+//! atomically (temporary file, fsync, rename) so a crash leaves the old or the new version,
+//! never half of one.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::correlate::Session;
+use crate::correlate::baseline::Baseline;
+
+/// An open workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    dir: PathBuf,
+}
+
+impl Workspace {
+    /// Open (creating it private if needed) the workspace at `dir`.
+    pub fn open(dir: &Path) -> anyhow::Result<Workspace> {
+        fs::create_dir_all(dir).with_context(|| format!("creating workspace {}", dir.display()))?;
+        set_mode(dir, 0o700)?;
+        Ok(Workspace {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Write `bytes` to `name` atomically, private to the user.
+    pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        {
+            let mut f = private_file(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, &path).with_context(|| format!("replacing {}", path.display()))?;
+        if let Ok(d) = fs::File::open(&self.dir) {
+            // Make the rename itself durable.
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// Save every session as JSON lines (`sessions.jsonl`).
+    pub fn save_sessions(&self, sessions: &[Session]) -> anyhow::Result<()> {
+        let mut buf = Vec::new();
+        for s in sessions {
+            serde_json::to_writer(&mut buf, s)?;
+            buf.push(b'\n');
+        }
+        self.write_atomic("sessions.jsonl", &buf)
+    }
+
+    /// The saved baseline, if any. A corrupt file is set aside and reported, not fatal.
+    pub fn load_baseline(&self) -> anyhow::Result<Option<Baseline>> {
+        let path = self.dir.join("baseline.json");
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        match serde_json::from_slice::<Baseline>(&bytes) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) => {
+                let aside = self.dir.join("baseline.json.corrupt");
+                let _ = fs::rename(&path, &aside);
+                eprintln!(
+                    "lateral: {} is corrupt ({e}); moved to {} and starting a new baseline",
+                    path.display(),
+                    aside.display()
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// Save the baseline (`baseline.json`).
+    pub fn save_baseline(&self, b: &Baseline) -> anyhow::Result<()> {
+        self.write_atomic("baseline.json", &serde_json::to_vec(b)?)
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(p: &Path, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(p, fs::Permissions::from_mode(mode))
+        .with_context(|| format!("chmod {}", p.display()))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_p: &Path, _mode: u32) -> anyhow::Result<()> {
+    Ok(())
+}
+
+fn private_file(p: &Path) -> std::io::Result<fs::File> {
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_private_and_atomic() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(&dir.path().join("ws")).unwrap();
+        ws.write_atomic("a.json", b"one").unwrap();
+        ws.write_atomic("a.json", b"two").unwrap();
+        assert_eq!(fs::read(ws.dir().join("a.json")).unwrap(), b"two");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(ws.dir()).unwrap().permissions().mode() & 0o777,
+                0o700
+            );
+            assert_eq!(
+                fs::metadata(ws.dir().join("a.json"))
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                0o600
+            );
+        }
+    }
+
+    #[test]
+    fn corrupt_baseline_is_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        ws.write_atomic("baseline.json", b"{not json").unwrap();
+        assert!(ws.load_baseline().unwrap().is_none());
+        assert!(dir.path().join("baseline.json.corrupt").exists());
+    }
+}
