@@ -514,7 +514,9 @@ pub struct Event {
     pub timestamp: Nanos,
     /// Stable identity (`event.id`).
     pub id: String,
-    values: Vec<Option<Value>>,
+    /// Set fields only, sorted by field position: most events carry a dozen of the ~50
+    /// fields, so a sparse list is smaller and faster to build than a slot per field.
+    values: Vec<(Field, Value)>,
     /// Every original field of the record under its source name, in source order.
     /// Nested source objects are flattened with dots (`process.pod.name`).
     pub original: Vec<(String, serde_json::Value)>,
@@ -527,7 +529,7 @@ impl Default for Event {
         Event {
             timestamp: 0,
             id: String::new(),
-            values: vec![None; FIELD_COUNT],
+            values: Vec::new(),
             original: Vec::new(),
             raw: None,
         }
@@ -549,13 +551,16 @@ impl Event {
         match field {
             Field::Timestamp => Some(Value::Int(self.timestamp)),
             Field::EventId => Some(Value::Str(self.id.clone())),
-            f => self.values.get(f.index()).and_then(Clone::clone),
+            f => self.value(f).cloned(),
         }
     }
 
     /// Borrow a field's value (not for `@timestamp` / `event.id`, which have members).
     pub fn value(&self, field: Field) -> Option<&Value> {
-        self.values.get(field.index()).and_then(Option::as_ref)
+        self.values
+            .binary_search_by(|(f, _)| f.cmp(&field))
+            .ok()
+            .map(|i| &self.values[i].1)
     }
 
     /// A field as a string slice (keyword and text fields).
@@ -602,10 +607,11 @@ impl Event {
             }
             _ => {}
         }
-        if let Some(v) = coerce(field.kind(), value)
-            && let Some(slot) = self.values.get_mut(field.index())
-        {
-            *slot = Some(v);
+        if let Some(v) = coerce(field.kind(), value) {
+            match self.values.binary_search_by(|(f, _)| f.cmp(&field)) {
+                Ok(i) => self.values[i].1 = v,
+                Err(i) => self.values.insert(i, (field, v)),
+            }
         }
     }
 
@@ -618,17 +624,12 @@ impl Event {
 
     /// Remove a field's value.
     pub fn clear(&mut self, field: Field) {
-        if let Some(slot) = self.values.get_mut(field.index()) {
-            *slot = None;
-        }
+        self.values.retain(|(f, _)| *f != field);
     }
 
     /// Fields that hold a value, in [`Field::ALL`] order (without `@timestamp` / `event.id`).
     pub fn fields(&self) -> impl Iterator<Item = (Field, &Value)> {
-        Field::ALL
-            .iter()
-            .zip(self.values.iter())
-            .filter_map(|(f, v)| v.as_ref().map(|v| (*f, v)))
+        self.values.iter().map(|(f, v)| (*f, v))
     }
 
     /// An original field by its source name.

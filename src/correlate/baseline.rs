@@ -26,7 +26,7 @@ pub struct Seen {
 }
 
 /// The learned flow pairs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Baseline {
     /// File format version.
     pub version: u32,
@@ -36,6 +36,16 @@ pub struct Baseline {
     pub learning: Nanos,
     /// `source|destination|port` → seen.
     pub pairs: BTreeMap<String, Seen>,
+    /// Reused to build lookup keys without allocating per flow.
+    #[serde(skip)]
+    key_buf: String,
+}
+
+impl PartialEq for Baseline {
+    fn eq(&self, o: &Self) -> bool {
+        (self.version, self.started, self.learning, &self.pairs)
+            == (o.version, o.started, o.learning, &o.pairs)
+    }
 }
 
 impl Default for Baseline {
@@ -63,6 +73,7 @@ impl Baseline {
             started: None,
             learning,
             pairs: BTreeMap::new(),
+            key_buf: String::new(),
         }
     }
 
@@ -74,9 +85,13 @@ impl Baseline {
     /// Observe a flow at `ts`.
     pub fn observe(&mut self, src: &str, dst: &str, port: i64, ts: Nanos) -> PairStatus {
         let started = *self.started.get_or_insert(ts);
-        let key = Baseline::key(src, dst, port);
         let learning = ts < started.saturating_add(self.learning);
-        match self.pairs.get_mut(&key) {
+        self.key_buf.clear();
+        {
+            use std::fmt::Write;
+            let _ = write!(self.key_buf, "{src}|{dst}|{port}");
+        }
+        match self.pairs.get_mut(self.key_buf.as_str()) {
             Some(seen) => {
                 seen.last = seen.last.max(ts);
                 seen.first = seen.first.min(ts);
@@ -88,7 +103,7 @@ impl Baseline {
             }
             None => {
                 self.pairs.insert(
-                    key,
+                    self.key_buf.clone(),
                     Seen {
                         first: ts,
                         last: ts,

@@ -54,6 +54,11 @@ impl FieldRef {
             }
             FieldRef::Normalized(field) => match ev.value(*field) {
                 Some(Value::Str(s)) => f(s),
+                Some(Value::Int(i)) => {
+                    // Integers are compared as text (Sigma semantics) without allocating.
+                    let mut buf = [0u8; 20];
+                    f(format_i64(*i, &mut buf))
+                }
                 Some(v) => f(&v.to_string()),
                 None => false,
             },
@@ -85,6 +90,25 @@ impl FieldRef {
         });
         out
     }
+}
+
+/// Decimal text of `i` written into `buf`.
+fn format_i64(i: i64, buf: &mut [u8; 20]) -> &str {
+    let mut n = i.unsigned_abs();
+    let mut pos = buf.len();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 && pos > 0 {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    std::str::from_utf8(&buf[pos..]).unwrap_or("")
 }
 
 fn json_text(v: &serde_json::Value) -> Option<Cow<'_, str>> {
@@ -236,6 +260,12 @@ impl FieldTest {
         let test = |m: &Matcher| -> bool {
             if matches!(m, Matcher::Null) {
                 return !self.field.exists(ev);
+            }
+            // Addresses against ranges: compare the typed value, no text round trip.
+            if let (Matcher::Cidr(c), FieldRef::Normalized(f)) = (m, &self.field)
+                && let Some(Value::Ip(ip)) = ev.value(*f)
+            {
+                return c.contains(*ip);
             }
             self.field.any_value(ev, |v| m.matches(v, ev))
         };
@@ -1180,6 +1210,15 @@ mod tests {
         let f = det("sel:\n  user.name|fieldref: user.target.name\ncondition: sel");
         assert!(f.matches(&ev(&[("user.name", "bob"), ("user.target.name", "BOB")])));
         assert!(!f.matches(&ev(&[("user.name", "bob"), ("user.target.name", "root")])));
+    }
+
+    #[test]
+    fn integers_format_without_allocation() {
+        let mut b = [0u8; 20];
+        assert_eq!(format_i64(0, &mut b), "0");
+        assert_eq!(format_i64(-445, &mut b), "-445");
+        assert_eq!(format_i64(i64::MIN, &mut b), "-9223372036854775808");
+        assert_eq!(format_i64(i64::MAX, &mut b), "9223372036854775807");
     }
 
     #[test]

@@ -229,7 +229,6 @@ struct Obs {
     ev: Event,
     /// Indices of matching rules, with the searches that matched.
     matches: Vec<(usize, Vec<String>)>,
-    summary: String,
 }
 
 struct Pending {
@@ -274,37 +273,74 @@ struct CtxState {
     remote_logon_at: Option<Nanos>,
 }
 
-/// Distinct values per key within a sliding window.
+/// Distinct values per key within a sliding window, counted incrementally (each add and
+/// expiry is O(1) amortized, whatever the window holds).
 #[derive(Debug, Default)]
 struct Distinct {
-    /// key → (time, value) in time order.
-    entries: HashMap<String, VecDeque<(Nanos, String)>>,
+    /// key → window.
+    entries: HashMap<String, Window>,
     /// Keys already reported in their current episode (cleared when the window empties).
     fired: HashSet<String>,
 }
 
-impl Distinct {
-    /// Add a value and return the number of distinct values in the window.
-    fn add(&mut self, key: &str, value: String, ts: Nanos, window: Nanos) -> (u64, Nanos) {
-        let q = self.entries.entry(key.to_string()).or_default();
-        while q.front().is_some_and(|(t, _)| *t <= ts - window) {
-            q.pop_front();
+/// The values of one key: each value once, at its latest time. Memory is bounded by the
+/// distinct values seen within the window, not by the event rate.
+#[derive(Debug, Default)]
+struct Window {
+    /// value → latest time.
+    last: HashMap<String, Nanos>,
+    /// (latest time, value), oldest first.
+    order: BTreeSet<(Nanos, String)>,
+}
+
+impl Window {
+    fn evict(&mut self, cutoff: Nanos) {
+        while let Some((t, _)) = self.order.first()
+            && *t <= cutoff
+        {
+            if let Some((_, v)) = self.order.pop_first() {
+                self.last.remove(&v);
+            }
         }
-        q.push_back((ts, value));
-        let distinct: HashSet<&str> = q.iter().map(|(_, v)| v.as_str()).collect();
-        let oldest = q.front().map_or(ts, |(t, _)| *t);
-        (distinct.len() as u64, oldest)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.last.is_empty()
+    }
+}
+
+impl Distinct {
+    /// Add a value and return the number of distinct values in the window and the time of
+    /// the oldest one.
+    fn add(&mut self, key: &str, value: String, ts: Nanos, window: Nanos) -> (u64, Nanos) {
+        let w = match self.entries.get_mut(key) {
+            Some(w) => w,
+            None => self.entries.entry(key.to_string()).or_default(),
+        };
+        w.evict(ts - window);
+        match w.last.get_mut(&value) {
+            Some(t) if *t >= ts => {}
+            Some(t) => {
+                w.order.remove(&(*t, value.clone()));
+                *t = ts;
+                w.order.insert((ts, value));
+            }
+            None => {
+                w.last.insert(value.clone(), ts);
+                w.order.insert((ts, value));
+            }
+        }
+        let oldest = w.order.first().map_or(ts, |(t, _)| *t);
+        (w.last.len() as u64, oldest)
     }
 
     fn expire(&mut self, now: Nanos, window: Nanos) {
-        self.entries.retain(|k, q| {
-            while q.front().is_some_and(|(t, _)| *t <= now - window) {
-                q.pop_front();
-            }
-            if q.is_empty() {
+        self.entries.retain(|k, w| {
+            w.evict(now - window);
+            if w.is_empty() {
                 self.fired.remove(k);
             }
-            !q.is_empty()
+            !w.is_empty()
         });
     }
 }
@@ -461,7 +497,6 @@ impl Engine {
             let obs = Obs {
                 ev: slim(ev),
                 matches,
-                summary: summarize(ev),
             };
             if ev.timestamp <= self.watermark {
                 // Too late to reorder: process now (counted; results may then depend on
@@ -627,18 +662,11 @@ impl Engine {
                     } else {
                         searches.join(", ")
                     },
-                    obs.summary
+                    summarize(ev)
                 ),
             };
             let (group, rule_interactive) = (rule.group, rule.interactive);
-            self.hit(
-                &info,
-                ev,
-                fired,
-                group,
-                interactive || rule_interactive,
-                &obs.summary,
-            );
+            self.hit(&info, ev, fired, group, interactive || rule_interactive);
         }
         // Remote logons: remembered for account-change-after-logon.
         if is_remote_logon(ev) {
@@ -654,16 +682,16 @@ impl Engine {
             if after_logon {
                 let f = detector_fired(
                     &ACCOUNT_AFTER_LOGON,
-                    format!("account change after a remote logon: {}", obs.summary),
+                    format!("account change after a remote logon: {}", summarize(ev)),
                 );
-                self.hit(&info, ev, f, None, interactive, &obs.summary);
+                self.hit(&info, ev, f, None, interactive);
             }
         }
         if let Some(flow) = is_flow(ev) {
-            self.flow(&info, ev, &flow, &obs.summary);
+            self.flow(&info, ev, &flow);
         }
         if is_auth_failure(ev) {
-            self.auth_failure(ev, &obs.summary);
+            self.auth_failure(ev);
         }
         if let Some(name) = ev.str(Field::DnsQuestionName) {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
@@ -679,7 +707,7 @@ impl Engine {
                             self.config.dns_enum_window / MIN
                         ),
                     );
-                    self.hit(&info, ev, f, DNS_ENUM.group, interactive, &obs.summary);
+                    self.hit(&info, ev, f, DNS_ENUM.group, interactive);
                 } else if n > 1 {
                     self.progress(
                         &key,
@@ -692,7 +720,7 @@ impl Engine {
             }
         }
         if is_network_logon_success(ev) {
-            self.network_logon(ev, &obs.summary);
+            self.network_logon(ev);
         }
     }
 
@@ -726,7 +754,6 @@ impl Engine {
         fired: Fired,
         group: Option<Group>,
         interactive: bool,
-        summary: &str,
     ) {
         let ts = ev.timestamp;
         let limit = self.config.evidence_limit;
@@ -761,7 +788,7 @@ impl Engine {
                     timestamp: ts,
                     rule_id,
                     group,
-                    summary: summary.to_string(),
+                    summary: summarize(ev),
                 });
             }
         }
@@ -906,13 +933,13 @@ impl Engine {
         }
     }
 
-    fn flow(&mut self, info: &ContextInfo, ev: &Event, flow: &Flow, summary: &str) {
+    fn flow(&mut self, info: &ContextInfo, ev: &Event, flow: &Flow) {
         let ts = ev.timestamp;
         // Port scan: distinct destination ports per source. Dynamic ports (49152 and up, IANA)
         // are left out: Windows clients reach a domain controller's RPC services on several of
         // them in normal operation, and scans concentrate on the well-known range.
         if flow.port >= 49152 {
-            return self.baseline_flow(info, ev, flow, summary);
+            return self.baseline_flow(info, ev, flow);
         }
         let (count, oldest) = self.port_scan.add(
             &info.key,
@@ -931,7 +958,7 @@ impl Engine {
                     self.config.port_scan_ports
                 ),
             );
-            self.hit(info, ev, f, PORT_SCAN.group, false, summary);
+            self.hit(info, ev, f, PORT_SCAN.group, false);
         } else if count > 1 {
             self.progress(
                 &info.key,
@@ -941,10 +968,10 @@ impl Engine {
                 oldest + self.config.port_scan_window - ts,
             );
         }
-        self.baseline_flow(info, ev, flow, summary);
+        self.baseline_flow(info, ev, flow);
     }
 
-    fn baseline_flow(&mut self, info: &ContextInfo, ev: &Event, flow: &Flow, summary: &str) {
+    fn baseline_flow(&mut self, info: &ContextInfo, ev: &Event, flow: &Flow) {
         let ts = ev.timestamp;
         let status = self.baseline.observe(&flow.src, &flow.dst, flow.port, ts);
         if status == PairStatus::New && !self.in_deploy_window(ev) {
@@ -952,12 +979,15 @@ impl Engine {
             let f = detector_fired(
                 &NEW_DESTINATION,
                 format!(
-                    "never-seen flow {} → {}:{} ({summary})",
-                    flow.src, flow.dst, flow.port
+                    "never-seen flow {} → {}:{} ({})",
+                    flow.src,
+                    flow.dst,
+                    flow.port,
+                    summarize(ev)
                 ),
             );
-            self.hit(info, ev, f, None, false, summary);
-            self.confirm(info, ev, summary);
+            self.hit(info, ev, f, None, false);
+            self.confirm(info, ev);
         }
     }
 
@@ -971,7 +1001,7 @@ impl Engine {
     }
 
     /// New destination and auth sweep from the same source: confirmed lateral movement.
-    fn confirm(&mut self, info: &ContextInfo, ev: &Event, summary: &str) {
+    fn confirm(&mut self, info: &ContextInfo, ev: &Event) {
         let has_new = self.new_dest.contains_key(&info.key);
         let has_sweep = self.auth_sweep.fired.contains(&info.key);
         let done = self
@@ -986,7 +1016,7 @@ impl Engine {
                     info.key
                 ),
             );
-            self.hit(info, ev, f, None, false, summary);
+            self.hit(info, ev, f, None, false);
         }
     }
 
@@ -1009,7 +1039,7 @@ impl Engine {
         })
     }
 
-    fn auth_failure(&mut self, ev: &Event, summary: &str) {
+    fn auth_failure(&mut self, ev: &Event) {
         let Some(src) = self.source_context(ev) else {
             return;
         };
@@ -1040,8 +1070,8 @@ impl Engine {
                     self.config.auth_sweep_window / MIN
                 ),
             );
-            self.hit(&src, ev, f, None, false, summary);
-            self.confirm(&src, ev, summary);
+            self.hit(&src, ev, f, None, false);
+            self.confirm(&src, ev);
         } else if n > 1 {
             self.progress(
                 &src.key,
@@ -1064,12 +1094,12 @@ impl Engine {
                         self.config.failed_window / MIN
                     ),
                 );
-                self.hit(&src, ev, f, None, false, summary);
+                self.hit(&src, ev, f, None, false);
             }
         }
     }
 
-    fn network_logon(&mut self, ev: &Event, summary: &str) {
+    fn network_logon(&mut self, ev: &Event) {
         let Some(src) = self.source_context(ev) else {
             return;
         };
@@ -1096,7 +1126,7 @@ impl Engine {
             );
             let mut info = src;
             info.user = Some(user);
-            self.hit(&info, ev, f, FANOUT.group, false, summary);
+            self.hit(&info, ev, f, FANOUT.group, false);
         } else if n > 1 {
             self.progress(
                 &src.key,
