@@ -13,8 +13,11 @@
 //! [`zeek`] (TSV and JSON), [`syslog`] (sshd/auth), [`auditd`], [`hubble`], [`falco`],
 //! [`tetragon`], [`vpcflow`] (AWS VPC flow logs).
 
+pub mod falco;
 pub mod frame;
+pub mod hubble;
 pub mod json;
+pub mod tetragon;
 pub mod vpcflow;
 
 use std::fmt;
@@ -54,7 +57,12 @@ impl fmt::Debug for Format {
 }
 
 /// Every format lateral reads. Detection asks each and keeps the most confident.
-pub const FORMATS: &[&Format] = &[&vpcflow::FORMAT];
+pub const FORMATS: &[&Format] = &[
+    &hubble::FORMAT,
+    &falco::FORMAT,
+    &tetragon::FORMAT,
+    &vpcflow::FORMAT,
+];
 
 /// Minimum detection confidence to accept a format.
 pub const DETECT_THRESHOLD: u8 = 30;
