@@ -13,8 +13,11 @@
 //! [`zeek`] (TSV and JSON), [`syslog`] (sshd/auth), [`auditd`], [`hubble`], [`falco`],
 //! [`tetragon`], [`vpcflow`] (AWS VPC flow logs).
 
+pub mod falco;
 pub mod frame;
+pub mod hubble;
 pub mod json;
+pub mod tetragon;
 pub mod vpcflow;
 pub mod zeek;
 
@@ -55,7 +58,14 @@ impl fmt::Debug for Format {
 }
 
 /// Every format lateral reads. Detection asks each and keeps the most confident.
-pub const FORMATS: &[&Format] = &[&vpcflow::FORMAT, &zeek::TSV_FORMAT, &zeek::JSON_FORMAT];
+pub const FORMATS: &[&Format] = &[
+    &zeek::TSV_FORMAT,
+    &zeek::JSON_FORMAT,
+    &hubble::FORMAT,
+    &falco::FORMAT,
+    &tetragon::FORMAT,
+    &vpcflow::FORMAT,
+];
 
 /// Minimum detection confidence to accept a format.
 pub const DETECT_THRESHOLD: u8 = 30;
