@@ -91,13 +91,16 @@ fn main() {
     // Memory at 100k open contexts: every context holds a session (remote access + enumeration).
     let before = rss_kib("VmRSS:");
     let (rules, _) = builtin::rules();
-    let mut engine = Engine::new(rules, EngineConfig::default(), Baseline::default());
+    // Contexts 1 s apart with a window longer than the run: all stay open, while the reorder
+    // buffer only ever holds the last 2 minutes.
+    let config = EngineConfig { window: 3 * 24 * 3600 * SEC, ..EngineConfig::default() };
+    let mut engine = Engine::new(rules, config, Baseline::default());
     for i in 0..100_000u64 {
         for (k, (exe, cmd)) in [("/usr/bin/ssh", "ssh db"), ("/usr/bin/whoami", "whoami")]
             .iter()
             .enumerate()
         {
-            let mut e = Event::new(T0 + i as i64 * 1000 + k as i64);
+            let mut e = Event::new(T0 + i as i64 * SEC + k as i64);
             e.id = format!("ctx-{i}-{k}");
             e.set(Field::EventModule, "tetragon");
             e.set(Field::EventDataset, "tetragon.events");
@@ -108,7 +111,7 @@ fn main() {
             engine.observe(&e);
         }
     }
-    engine.advance(T0 + 100_000 * 1000 + 10);
+    engine.advance(T0 + 100_000 * SEC + 10);
     let after = rss_kib("VmRSS:");
     println!(
         "memory: {} open contexts, RSS +{} MiB ({} bytes per context); peak RSS {} MiB",

@@ -269,7 +269,8 @@ struct CtxState {
     fired: BTreeMap<String, Fired>,
     evidence: Vec<Evidence>,
     event_count: u64,
-    session: Option<Session>,
+    assessed: Option<Assessment>,
+    thresholds: Vec<ThresholdProgress>,
     remote_logon_at: Option<Nanos>,
 }
 
@@ -579,7 +580,7 @@ impl Engine {
 
     fn close(&mut self, key: &str) {
         if let Some(state) = self.contexts.remove(key)
-            && let Some(mut s) = state.session
+            && let Some(mut s) = build_session(key, &state)
         {
             // Report what changed before it closed, then the close.
             if let Some(kind) = self.dirty.remove(key) {
@@ -601,7 +602,7 @@ impl Engine {
         let dirty = std::mem::take(&mut self.dirty);
         let mut out = std::mem::take(&mut self.pending_changes);
         for (key, kind) in dirty {
-            if let Some(s) = self.contexts.get(&key).and_then(|c| c.session.clone()) {
+            if let Some(s) = self.contexts.get(&key).and_then(|c| build_session(&key, c)) {
                 out.push(Change { kind, session: s });
             }
         }
@@ -611,7 +612,7 @@ impl Engine {
     /// Every session: closed ones and those still open, most severe first, then oldest.
     pub fn sessions(&self) -> Vec<Session> {
         let mut all: Vec<Session> = self.closed.clone();
-        all.extend(self.contexts.values().filter_map(|c| c.session.clone()));
+        all.extend(self.contexts.iter().filter_map(|(k, c)| build_session(k, c)));
         all.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
@@ -739,7 +740,8 @@ impl Engine {
                 fired: BTreeMap::new(),
                 evidence: Vec::new(),
                 event_count: 0,
-                session: None,
+                assessed: None,
+                thresholds: Vec::new(),
                 remote_logon_at: None,
             });
         merge_info(&mut st.info, info);
@@ -831,7 +833,7 @@ impl Engine {
         if case.is_none() && top_alert.is_none() {
             return;
         }
-        let previous = state.session.as_ref().map(|s| (s.severity, s.case));
+        let previous = state.assessed.as_ref().map(|a| (a.severity, a.case));
         // Severity never goes down within a session: it escalates in place.
         let case = match (case, previous.and_then(|(_, c)| c)) {
             (Some(c), Some(p)) => Some(max_case(c, p)),
@@ -839,93 +841,22 @@ impl Engine {
         };
         let case_sev = case.map(Case::severity);
         let alert_sev = top_alert.map(|f| f.level);
-        let severity = case_sev
-            .max(alert_sev)
-            .max(previous.map(|(s, _)| s))
-            .unwrap_or(Severity::Low);
+        let severity = case_sev.max(alert_sev).max(previous.map(|(s, _)| s)).unwrap_or(Severity::Low);
         let (rule_id, title) = match (case, top_alert) {
             (Some(c), Some(a)) if a.level > c.severity() => (a.id.clone(), a.title.clone()),
             (Some(c), _) => (CHAIN_RULE_ID.to_string(), c.title().to_string()),
             (None, Some(a)) => (a.id.clone(), a.title.clone()),
             (None, None) => return,
         };
-        let mut tactics: Vec<String> = Vec::new();
-        let mut techniques: Vec<String> = Vec::new();
-        if case.is_some() {
-            tactics.push("lateral_movement".into());
-        }
-        for f in state.fired.values() {
-            for t in &f.tactics {
-                if !tactics.contains(t) {
-                    tactics.push(t.clone());
-                }
-            }
-            for t in &f.techniques {
-                if !techniques.contains(t) {
-                    techniques.push(t.clone());
-                }
-            }
-        }
-        techniques.sort();
-        let mut explanation: Vec<String> = Vec::new();
-        if let Some(c) = case {
-            let names: Vec<&str> = groups.iter().map(|g| g.title()).collect();
-            explanation.push(format!(
-                "{} ({}): {} in one context{}",
-                c.title(),
-                c.severity(),
-                names.join(" + "),
-                if state.interactive {
-                    ", interactive"
-                } else {
-                    ""
-                }
-            ));
-        }
-        let mut fired: Vec<&Fired> = state.fired.values().collect();
-        fired.sort_by(|a, b| b.level.cmp(&a.level).then(a.id.cmp(&b.id)));
-        for f in fired {
-            let times = if f.count > 1 {
-                format!(" (x{})", f.count)
-            } else {
-                String::new()
-            };
-            explanation.push(format!("{}{times}", f.explanation));
-        }
-        let near_miss = NearMiss::compute(&groups, state.interactive, case);
-        let id = SessionId(format!(
-            "{:016x}",
-            crate::decode::fnv1a(format!("{key}|{}", state.first_event).as_bytes())
-        ));
-        let session = Session {
-            id,
-            rule_id,
-            title,
-            severity,
-            case,
-            tactics,
-            techniques,
-            groups: groups.iter().copied().collect(),
-            context: state.info.clone(),
-            interactive: state.interactive,
-            first_seen: state.first_seen,
-            last_seen: state.last_seen,
-            event_count: state.event_count,
-            evidence: state.evidence.clone(),
-            explanation,
-            near_miss,
-            rules: state.fired.keys().cloned().collect(),
-            closed: false,
-        };
         let kind = match previous {
             None => ChangeKind::Opened,
-            Some((sev, c)) if sev < session.severity || c != session.case => ChangeKind::Escalated,
+            Some((sev, c)) if sev < severity || c != case => ChangeKind::Escalated,
             Some(_) => ChangeKind::Updated,
         };
         if previous.is_none() {
             self.stats.sessions += 1;
         }
-        state.session = Some(session);
+        state.assessed = Some(Assessment { case, severity, groups, rule_id, title });
         // Keep the strongest change kind of this batch for the context.
         let entry = self.dirty.entry(key.to_string()).or_insert(kind);
         if rank(kind) > rank(*entry) {
@@ -1140,19 +1071,91 @@ impl Engine {
 
     /// Record a threshold detector's progress on the context's session (near miss).
     fn progress(&mut self, key: &str, id: &str, count: u64, threshold: u64, left: Nanos) {
-        if let Some(s) = self.contexts.get_mut(key).and_then(|c| c.session.as_mut()) {
+        if let Some(s) = self.contexts.get_mut(key) {
             let p = ThresholdProgress {
                 rule_id: id.to_string(),
                 count,
                 threshold,
                 window_left_secs: left / SEC,
             };
-            match s.near_miss.thresholds.iter_mut().find(|t| t.rule_id == id) {
+            match s.thresholds.iter_mut().find(|t| t.rule_id == id) {
                 Some(t) => *t = p,
-                None => s.near_miss.thresholds.push(p),
+                None => s.thresholds.push(p),
             }
         }
     }
+}
+
+/// What the last refresh concluded about a context.
+#[derive(Debug, Clone)]
+struct Assessment {
+    case: Option<Case>,
+    severity: Severity,
+    groups: BTreeSet<Group>,
+    rule_id: String,
+    title: String,
+}
+
+/// The session a context's state describes now (built when reported, not on every hit).
+fn build_session(key: &str, state: &CtxState) -> Option<Session> {
+    let a = state.assessed.as_ref()?;
+    let mut tactics: Vec<String> = Vec::new();
+    let mut techniques: Vec<String> = Vec::new();
+    if a.case.is_some() {
+        tactics.push("lateral_movement".into());
+    }
+    for f in state.fired.values() {
+        for t in &f.tactics {
+            if !tactics.contains(t) {
+                tactics.push(t.clone());
+            }
+        }
+        for t in &f.techniques {
+            if !techniques.contains(t) {
+                techniques.push(t.clone());
+            }
+        }
+    }
+    techniques.sort();
+    let mut explanation: Vec<String> = Vec::new();
+    if let Some(c) = a.case {
+        let names: Vec<&str> = a.groups.iter().map(|g| g.title()).collect();
+        explanation.push(format!(
+            "{} ({}): {} in one context{}",
+            c.title(),
+            c.severity(),
+            names.join(" + "),
+            if state.interactive { ", interactive" } else { "" }
+        ));
+    }
+    let mut fired: Vec<&Fired> = state.fired.values().collect();
+    fired.sort_by(|x, y| y.level.cmp(&x.level).then(x.id.cmp(&y.id)));
+    for f in fired {
+        let times = if f.count > 1 { format!(" (x{})", f.count) } else { String::new() };
+        explanation.push(format!("{}{times}", f.explanation));
+    }
+    let mut near_miss = NearMiss::compute(&a.groups, state.interactive, a.case);
+    near_miss.thresholds = state.thresholds.clone();
+    Some(Session {
+        id: SessionId(format!("{:016x}", crate::decode::fnv1a(format!("{key}|{}", state.first_event).as_bytes()))),
+        rule_id: a.rule_id.clone(),
+        title: a.title.clone(),
+        severity: a.severity,
+        case: a.case,
+        tactics,
+        techniques,
+        groups: a.groups.iter().copied().collect(),
+        context: state.info.clone(),
+        interactive: state.interactive,
+        first_seen: state.first_seen,
+        last_seen: state.last_seen,
+        event_count: state.event_count,
+        evidence: state.evidence.clone(),
+        explanation,
+        near_miss,
+        rules: state.fired.keys().cloned().collect(),
+        closed: false,
+    })
 }
 
 /// The more severe of two cases (the first on ties).
