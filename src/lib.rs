@@ -14,10 +14,13 @@
 //! - [`ingest`]: the side-effecting edge that reads files, archives and directories and feeds
 //!   the decoders, counting errors per source.
 //! - [`correlate`]: rules, the event-time correlation engine and the sessions it reports.
+//! - [`index`]: every event in a tantivy index (schema from the `Field` list, a batched writer
+//!   whose commits carry ingest checkpoints) and search over it.
 //! - [`cli`]: the command line (`lateral events`, ...), built on the modules above.
 
 pub mod cli;
 pub mod correlate;
 pub mod decode;
 pub mod event;
+pub mod index;
 pub mod ingest;
