@@ -13,8 +13,10 @@
 //! [`zeek`] (TSV and JSON), [`syslog`] (sshd/auth), [`auditd`], [`hubble`], [`falco`],
 //! [`tetragon`], [`vpcflow`] (AWS VPC flow logs).
 
+pub mod auditd;
 pub mod frame;
 pub mod json;
+pub mod syslog;
 pub mod vpcflow;
 
 use std::fmt;
@@ -54,7 +56,7 @@ impl fmt::Debug for Format {
 }
 
 /// Every format lateral reads. Detection asks each and keeps the most confident.
-pub const FORMATS: &[&Format] = &[&vpcflow::FORMAT];
+pub const FORMATS: &[&Format] = &[&vpcflow::FORMAT, &syslog::FORMAT, &auditd::FORMAT];
 
 /// Minimum detection confidence to accept a format.
 pub const DETECT_THRESHOLD: u8 = 30;
