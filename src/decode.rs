@@ -13,10 +13,12 @@
 //! [`zeek`] (TSV and JSON), [`syslog`] (sshd/auth), [`auditd`], [`hubble`], [`falco`],
 //! [`tetragon`], [`vpcflow`] (AWS VPC flow logs).
 
+pub mod auditd;
 pub mod falco;
 pub mod frame;
 pub mod hubble;
 pub mod json;
+pub mod syslog;
 pub mod tetragon;
 pub mod vpcflow;
 pub mod zeek;
@@ -61,6 +63,8 @@ impl fmt::Debug for Format {
 pub const FORMATS: &[&Format] = &[
     &zeek::TSV_FORMAT,
     &zeek::JSON_FORMAT,
+    &syslog::FORMAT,
+    &auditd::FORMAT,
     &hubble::FORMAT,
     &falco::FORMAT,
     &tetragon::FORMAT,
