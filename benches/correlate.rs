@@ -93,7 +93,10 @@ fn main() {
     let (rules, _) = builtin::rules();
     // Contexts 1 s apart with a window longer than the run: all stay open, while the reorder
     // buffer only ever holds the last 2 minutes.
-    let config = EngineConfig { window: 3 * 24 * 3600 * SEC, ..EngineConfig::default() };
+    let config = EngineConfig {
+        window: 3 * 24 * 3600 * SEC,
+        ..EngineConfig::default()
+    };
     let mut engine = Engine::new(rules, config, Baseline::default());
     for i in 0..100_000u64 {
         for (k, (exe, cmd)) in [("/usr/bin/ssh", "ssh db"), ("/usr/bin/whoami", "whoami")]

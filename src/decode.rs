@@ -142,15 +142,7 @@ impl Context {
     }
 }
 
-/// 64-bit FNV-1a, stable across runs and platforms (std's hasher is not).
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
+pub use crate::event::fnv1a;
 
 /// Why a record could not be decoded. Every variant carries the byte offset of the record
 /// (or, for EVTX, the record id or chunk offset) so the user can find it.

@@ -612,7 +612,11 @@ impl Engine {
     /// Every session: closed ones and those still open, most severe first, then oldest.
     pub fn sessions(&self) -> Vec<Session> {
         let mut all: Vec<Session> = self.closed.clone();
-        all.extend(self.contexts.iter().filter_map(|(k, c)| build_session(k, c)));
+        all.extend(
+            self.contexts
+                .iter()
+                .filter_map(|(k, c)| build_session(k, c)),
+        );
         all.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
@@ -841,7 +845,10 @@ impl Engine {
         };
         let case_sev = case.map(Case::severity);
         let alert_sev = top_alert.map(|f| f.level);
-        let severity = case_sev.max(alert_sev).max(previous.map(|(s, _)| s)).unwrap_or(Severity::Low);
+        let severity = case_sev
+            .max(alert_sev)
+            .max(previous.map(|(s, _)| s))
+            .unwrap_or(Severity::Low);
         let (rule_id, title) = match (case, top_alert) {
             (Some(c), Some(a)) if a.level > c.severity() => (a.id.clone(), a.title.clone()),
             (Some(c), _) => (CHAIN_RULE_ID.to_string(), c.title().to_string()),
@@ -856,7 +863,13 @@ impl Engine {
         if previous.is_none() {
             self.stats.sessions += 1;
         }
-        state.assessed = Some(Assessment { case, severity, groups, rule_id, title });
+        state.assessed = Some(Assessment {
+            case,
+            severity,
+            groups,
+            rule_id,
+            title,
+        });
         // Keep the strongest change kind of this batch for the context.
         let entry = self.dirty.entry(key.to_string()).or_insert(kind);
         if rank(kind) > rank(*entry) {
@@ -1125,19 +1138,30 @@ fn build_session(key: &str, state: &CtxState) -> Option<Session> {
             c.title(),
             c.severity(),
             names.join(" + "),
-            if state.interactive { ", interactive" } else { "" }
+            if state.interactive {
+                ", interactive"
+            } else {
+                ""
+            }
         ));
     }
     let mut fired: Vec<&Fired> = state.fired.values().collect();
     fired.sort_by(|x, y| y.level.cmp(&x.level).then(x.id.cmp(&y.id)));
     for f in fired {
-        let times = if f.count > 1 { format!(" (x{})", f.count) } else { String::new() };
+        let times = if f.count > 1 {
+            format!(" (x{})", f.count)
+        } else {
+            String::new()
+        };
         explanation.push(format!("{}{times}", f.explanation));
     }
     let mut near_miss = NearMiss::compute(&a.groups, state.interactive, a.case);
     near_miss.thresholds = state.thresholds.clone();
     Some(Session {
-        id: SessionId(format!("{:016x}", crate::decode::fnv1a(format!("{key}|{}", state.first_event).as_bytes()))),
+        id: SessionId(format!(
+            "{:016x}",
+            crate::event::fnv1a(format!("{key}|{}", state.first_event).as_bytes())
+        )),
         rule_id: a.rule_id.clone(),
         title: a.title.clone(),
         severity: a.severity,
