@@ -3,6 +3,7 @@
 //! Exit codes, for scripts: 0 success; 1 some input could not be read (the rest was still
 //! processed); 2 usage error; 3 `--fail-on` threshold reached (hunt).
 
+pub mod case;
 mod events;
 pub mod hunt;
 pub mod output;
@@ -56,6 +57,110 @@ pub enum Command {
         after_help = "Exit status: 0 done; 1 some input could not be read; 2 usage error; 3 a session at or above --fail-on was found."
     )]
     Hunt(HuntArgs),
+    /// Triage cases: open a case from sessions, step through its checklist, add notes.
+    Case(CaseArgs),
+    /// Incident report of a case, or of every case and open session at medium or above.
+    Report(ReportArgs),
+}
+
+/// `lateral case`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CaseArgs {
+    /// Workspace holding the sessions and triage state.
+    #[arg(long, value_name = "DIR", global = true, default_value_os_t = default_workspace())]
+    pub workspace: PathBuf,
+    /// Analyst name recorded on changes (default: $LATERAL_ANALYST, then $USER).
+    #[arg(long, global = true)]
+    pub analyst: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CaseCommand,
+}
+
+/// `lateral case` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum CaseCommand {
+    /// Open a case from sessions (id or unique prefix), or add them to `--into CASE`.
+    Open {
+        /// Session ids.
+        #[arg(required = true)]
+        sessions: Vec<String>,
+        /// Add to this case instead of opening a new one.
+        #[arg(long)]
+        into: Option<String>,
+    },
+    /// List cases with checklist progress.
+    List,
+    /// Show a case's checklist.
+    Show {
+        /// Case id.
+        case: String,
+    },
+    /// Set a step's status (todo, done, skipped, n/a); skipping needs --note.
+    Step {
+        /// Case id.
+        case: String,
+        /// Step id (see `case show`).
+        step: String,
+        /// New status.
+        #[arg(long)]
+        status: String,
+        /// Note (required to skip).
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Add a note to a case.
+    Note {
+        /// Case id.
+        case: String,
+        /// The note.
+        text: String,
+    },
+    /// Attach an event (by event.id) to a step as evidence.
+    Attach {
+        /// Case id.
+        case: String,
+        /// Step id.
+        step: String,
+        /// The event's id.
+        event_id: String,
+    },
+}
+
+/// `lateral report`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// Workspace.
+    #[arg(long, value_name = "DIR", default_value_os_t = default_workspace())]
+    pub workspace: PathBuf,
+    /// Report on this case.
+    #[arg(long, conflicts_with = "all")]
+    pub case: Option<String>,
+    /// Every case, plus every session at medium or above not yet in a case.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// For people.
+    Markdown,
+    /// For tools.
+    Json,
+}
+
+/// `$XDG_DATA_HOME/lateral/default`, else `~/.local/share/lateral/default`.
+pub fn default_workspace() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("lateral").join("default")
 }
 
 /// `lateral hunt`.
@@ -167,6 +272,8 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Events(args) => events::run(&args),
         Command::Hunt(args) => hunt::run(&args),
+        Command::Case(args) => case::run(&args),
+        Command::Report(args) => case::report(&args),
         Command::Formats => {
             output::print_formats();
             Ok(ExitCode::SUCCESS)

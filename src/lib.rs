@@ -14,6 +14,7 @@
 //! - [`ingest`]: the side-effecting edge that reads files, archives and directories and feeds
 //!   the decoders, counting errors per source.
 //! - [`correlate`]: rules, the event-time correlation engine and the sessions it reports.
+//! - [`triage`]: checklists, cases, response artifacts and reports.
 //! - [`cli`]: the command line (`lateral events`, ...), built on the modules above.
 
 pub mod cli;
@@ -21,3 +22,4 @@ pub mod correlate;
 pub mod decode;
 pub mod event;
 pub mod ingest;
+pub mod triage;

@@ -62,6 +62,29 @@ impl Workspace {
         self.write_atomic("sessions.jsonl", &buf)
     }
 
+    /// Sessions saved by `hunt` or `watch` (`sessions.jsonl`); unreadable lines are reported
+    /// and skipped.
+    pub fn load_sessions(&self) -> anyhow::Result<Vec<Session>> {
+        let path = self.dir.join("sessions.jsonl");
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let mut out = Vec::new();
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            match serde_json::from_str::<Session>(line) {
+                Ok(s) => out.push(s),
+                Err(e) => eprintln!("lateral: {}:{}: skipped: {e}", path.display(), i + 1),
+            }
+        }
+        Ok(out)
+    }
+
     /// The saved baseline, if any. A corrupt file is set aside and reported, not fatal.
     pub fn load_baseline(&self) -> anyhow::Result<Option<Baseline>> {
         let path = self.dir.join("baseline.json");

@@ -788,7 +788,14 @@ impl Engine {
             .any(|e| e.event_id == ev.id && e.rule_id == rule_id);
         if !duplicate {
             state.event_count += 1;
-            if state.evidence.len() < limit {
+            // Keep evidence varied: a rule that fires hundreds of times (every admin-share
+            // mapping of a sweep) gets a few slots, leaving room for the rest of the story.
+            let per_rule = state
+                .evidence
+                .iter()
+                .filter(|e| e.rule_id == rule_id)
+                .count();
+            if state.evidence.len() < limit && per_rule < (limit / 8).max(4) {
                 state.evidence.push(Evidence {
                     event_id: ev.id.clone(),
                     timestamp: ts,
