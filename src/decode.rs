@@ -13,9 +13,12 @@
 //! [`zeek`] (TSV and JSON), [`syslog`] (sshd/auth), [`auditd`], [`hubble`], [`falco`],
 //! [`tetragon`], [`vpcflow`] (AWS VPC flow logs).
 
+pub mod evtx;
 pub mod frame;
 pub mod json;
 pub mod vpcflow;
+pub mod windows;
+pub mod winjson;
 
 use std::fmt;
 
@@ -54,7 +57,7 @@ impl fmt::Debug for Format {
 }
 
 /// Every format lateral reads. Detection asks each and keeps the most confident.
-pub const FORMATS: &[&Format] = &[&vpcflow::FORMAT];
+pub const FORMATS: &[&Format] = &[&vpcflow::FORMAT, &evtx::FORMAT, &winjson::FORMAT];
 
 /// Minimum detection confidence to accept a format.
 pub const DETECT_THRESHOLD: u8 = 30;
