@@ -115,6 +115,8 @@ impl fmt::Debug for Format {
 /// Every format lateral reads. Detection asks each and keeps the most confident.
 <<<<<<< HEAD
 pub const FORMATS: &[&Format] = &[
+    &evtx::FORMAT,
+    &winjson::FORMAT,
     &zeek::TSV_FORMAT,
     &zeek::JSON_FORMAT,
     &syslog::FORMAT,
