@@ -76,60 +76,6 @@ pub const FORMATS: &[&Format] = &[
     &vpcflow::FORMAT,
 ];
 
-use std::fmt;
-
-use crate::event::{Event, Nanos, Networks};
-
-/// How a format's bytes are cut into records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
-    /// One record per line (`\n`, a trailing `\r` is dropped).
-    Lines,
-    /// Concatenated JSON documents, one per line or pretty-printed over many lines.
-    JsonDocuments,
-    /// The whole input is one unit (EVTX: the file, parsed chunk by chunk).
-    Whole,
-}
-
-/// A log format: how to recognise it, frame it and decode it.
-pub struct Format {
-    /// Short name used by `--format` and in summaries.
-    pub name: &'static str,
-    /// One line for `--help` and the Sources screen.
-    pub description: &'static str,
-    /// How records are framed.
-    pub framing: Framing,
-    /// Confidence 0–100 that `head` (the first bytes, decompressed) named `file_name` is this
-    /// format. 0 means no.
-    pub detect: fn(file_name: &str, head: &[u8]) -> u8,
-    /// A fresh decoder for one input (decoders may hold per-file state, e.g. Zeek headers).
-    pub decoder: fn() -> Box<dyn Decoder>,
-}
-
-impl fmt::Debug for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Format").field("name", &self.name).finish()
-    }
-}
-
-/// Every format lateral reads. Detection asks each and keeps the most confident.
-<<<<<<< HEAD
-pub const FORMATS: &[&Format] = &[
-    &evtx::FORMAT,
-    &winjson::FORMAT,
-    &zeek::TSV_FORMAT,
-    &zeek::JSON_FORMAT,
-    &syslog::FORMAT,
-    &auditd::FORMAT,
-    &hubble::FORMAT,
-    &falco::FORMAT,
-    &tetragon::FORMAT,
-    &vpcflow::FORMAT,
-];
-=======
-pub const FORMATS: &[&Format] = &[&vpcflow::FORMAT, &evtx::FORMAT, &winjson::FORMAT];
->>>>>>> dec-windows
-
 /// Minimum detection confidence to accept a format.
 pub const DETECT_THRESHOLD: u8 = 30;
 
