@@ -366,6 +366,8 @@ pub struct Engine {
     fanout: Distinct,
     failed: Distinct,
     dns_enum: Distinct,
+    /// Host → last remote logon to it (event time).
+    host_remote_logon: HashMap<String, Nanos>,
     /// Sources with a new destination, and when.
     new_dest: HashMap<String, Nanos>,
     stats: EngineStats,
@@ -418,6 +420,7 @@ impl Engine {
             failed: Distinct::default(),
             dns_enum: Distinct::default(),
             new_dest: HashMap::new(),
+            host_remote_logon: HashMap::new(),
             stats: EngineStats::default(),
             dirty: BTreeMap::new(),
             pending_changes: Vec::new(),
@@ -575,6 +578,7 @@ impl Engine {
         self.failed.expire(now, self.config.failed_window);
         self.dns_enum.expire(now, self.config.dns_enum_window);
         self.new_dest.retain(|_, t| *t >= cutoff);
+        self.host_remote_logon.retain(|_, t| *t >= cutoff);
         self.resolver.expire(now.saturating_sub(24 * 60 * MIN));
     }
 
@@ -640,15 +644,30 @@ impl Engine {
             };
             if rule.after_remote_logon {
                 let window = self.config.window;
-                let had_logon = self
+                // The logon's own session, or (for activity that runs under a service
+                // account, such as WmiPrvSE or the task scheduler) a remote logon to the same
+                // host within the last two minutes.
+                let in_context = self
                     .contexts
                     .get(&key)
                     .and_then(|c| c.remote_logon_at)
-                    .is_some_and(|t| ts - t <= window)
-                    || is_remote_logon(ev);
-                if !had_logon {
+                    .is_some_and(|t| ts - t <= window);
+                let on_host = info
+                    .host
+                    .as_ref()
+                    .and_then(|h| self.host_remote_logon.get(h))
+                    .is_some_and(|t| ts - *t <= 2 * MIN);
+                if !(in_context || on_host || is_remote_logon(ev)) {
                     continue;
                 }
+            }
+            if let Some(req) = &rule.requires
+                && !self
+                    .contexts
+                    .get(&key)
+                    .is_some_and(|c| c.fired.contains_key(req))
+            {
+                continue;
             }
             let fired = Fired {
                 id: rule.id.clone(),
@@ -673,8 +692,11 @@ impl Engine {
             let (group, rule_interactive) = (rule.group, rule.interactive);
             self.hit(&info, ev, fired, group, interactive || rule_interactive);
         }
-        // Remote logons: remembered for account-change-after-logon.
+        // Remote logons: remembered for account-change-after-logon and sequence rules.
         if is_remote_logon(ev) {
+            if let Some(h) = &info.host {
+                self.host_remote_logon.insert(h.clone(), ts);
+            }
             let state = self.state(&info, ev);
             state.remote_logon_at = Some(ts);
         }
@@ -698,9 +720,9 @@ impl Engine {
         if is_auth_failure(ev) {
             self.auth_failure(ev);
         }
-        if let Some(name) = ev.str(Field::DnsQuestionName) {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            if name.ends_with(".svc.cluster.local") {
+        if let Some(service) = cluster_service(ev) {
+            let name = service;
+            {
                 let (n, oldest) = self
                     .dns_enum
                     .add(&key, name, ts, self.config.dns_enum_window);
@@ -925,7 +947,9 @@ impl Engine {
     fn baseline_flow(&mut self, info: &ContextInfo, ev: &Event, flow: &Flow) {
         let ts = ev.timestamp;
         let status = self.baseline.observe(&flow.src, &flow.dst, flow.port, ts);
-        if status == PairStatus::New && !self.in_deploy_window(ev) {
+        // East-west only: flows from or to outside the internal networks are not lateral.
+        let internal = ev.str(Field::NetworkDirection) == Some("internal");
+        if status == PairStatus::New && internal && !self.in_deploy_window(ev) {
             self.new_dest.insert(info.key.clone(), ts);
             let f = detector_fired(
                 &NEW_DESTINATION,
@@ -1324,6 +1348,27 @@ fn is_flow(ev: &Event) -> Option<Flow> {
     let src_ip = ev.ip(Field::SourceIp)?;
     let dst_ip = ev.ip(Field::DestinationIp)?;
     let port = ev.int(Field::DestinationPort)?;
+    // Only connection attempts count: Hubble reports every packet observation, so a TCP flow
+    // counts when it is the SYN (without ACK); flow logs record both directions, so a record
+    // from a low port to an ephemeral one (32768 and up, Linux and Windows) is taken for the
+    // answer of a connection, not a new one.
+    if let Some(syn) = ev.original("flow.l4.TCP.flags.SYN") {
+        let ack = ev
+            .original("flow.l4.TCP.flags.ACK")
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
+        if syn.as_bool() != Some(true) || ack {
+            return None;
+        }
+    } else if ev.original("flow.l4.TCP.destination_port").is_some() {
+        return None;
+    }
+    if let Some(sport) = ev.int(Field::SourcePort)
+        && sport < 32768
+        && port >= 32768
+    {
+        return None;
+    }
     let src = match (
         ev.str(Field::OrchestratorNamespace),
         ev.str(Field::OrchestratorResourceName),
@@ -1343,6 +1388,34 @@ fn is_flow(ev: &Event) -> Option<Flow> {
         })
         .unwrap_or_else(|| dst_ip.to_string());
     Some(Flow { src, dst, port })
+}
+
+/// The `service.namespace` a cluster DNS query asked for, when it is a query (not an
+/// answer) from a workload that is not itself a DNS server (CoreDNS and NodeLocal DNSCache
+/// forward every name they serve). Search-path expansions such as `reviews.svc.cluster.local`
+/// (no namespace) are not services and are left out.
+fn cluster_service(ev: &Event) -> Option<String> {
+    let name = ev
+        .str(Field::DnsQuestionName)?
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let prefix = name.strip_suffix(".svc.cluster.local")?;
+    if ev
+        .str(Field::EventAction)
+        .is_some_and(|a| a.contains("response") || a.contains("answer"))
+    {
+        return None;
+    }
+    if let Some(pod) = ev.str(Field::OrchestratorResourceName) {
+        let w = workload_of_pod(pod);
+        if w.contains("coredns") || w.contains("kube-dns") || w.contains("node-local-dns") {
+            return None;
+        }
+    }
+    let mut labels = prefix.rsplitn(3, '.');
+    let ns = labels.next()?;
+    let svc = labels.next()?;
+    Some(format!("{svc}.{ns}"))
 }
 
 fn is_interactive(ev: &Event) -> bool {
