@@ -16,6 +16,11 @@ use lateral::event::{Event, Field};
 const SEC: i64 = 1_000_000_000;
 const T0: i64 = 1_717_200_000 * SEC;
 
+
+/// The same allocator as the `lateral` binary, so the numbers match what users get.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn rss_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -16,6 +16,11 @@ use lateral::event::Networks;
 
 const TARGET_BYTES: usize = 32 << 20;
 
+
+/// The same allocator as the `lateral` binary, so the numbers match what users get.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn ctx() -> Context {
     Context::new(
         "bench",
