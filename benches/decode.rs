@@ -16,7 +16,6 @@ use lateral::event::Networks;
 
 const TARGET_BYTES: usize = 32 << 20;
 
-
 /// The same allocator as the `lateral` binary, so the numbers match what users get.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -33,8 +32,14 @@ fn ctx() -> Context {
 /// Each fixture of the format repeated to about `TARGET_BYTES / files` (files stay separate:
 /// a VPC header or a Zeek `#fields` block changes the layout for the rest of its file).
 fn fixture_inputs(format: &str) -> Option<Vec<Vec<u8>>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(format);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     let per_file = TARGET_BYTES / files.len().max(1);
     let mut out = Vec::new();
@@ -106,7 +111,12 @@ fn main() {
             events = 0;
             for input in &inputs {
                 let sink = decode::decode_all(format, input, &ctx());
-                assert!(sink.errors.is_empty(), "{}: {:?}", format.name, sink.errors.first());
+                assert!(
+                    sink.errors.is_empty(),
+                    "{}: {:?}",
+                    format.name,
+                    sink.errors.first()
+                );
                 events += sink.events.len();
             }
             best = best.min(t.elapsed().as_secs_f64());

@@ -233,7 +233,9 @@ impl Framer {
                                 let start = s.start.unwrap_or(head);
                                 // Swallow the rest of the line if it is only whitespace.
                                 let mut next = i + 1;
-                                while next < self.buf.len() && matches!(self.buf[next], b' ' | b'\t' | b'\r') {
+                                while next < self.buf.len()
+                                    && matches!(self.buf[next], b' ' | b'\t' | b'\r')
+                                {
                                     next += 1;
                                 }
                                 if next < self.buf.len() && self.buf[next] == b'\n' {
@@ -253,27 +255,46 @@ impl Framer {
                     let offset = self.buf_offset + (start - head) as u64;
                     let prefix = &self.buf[head..start];
                     if !prefix.iter().all(u8::is_ascii_whitespace) {
-                        emit(Frame::Record { offset: self.buf_offset, bytes: trim_record(prefix) });
+                        emit(Frame::Record {
+                            offset: self.buf_offset,
+                            bytes: trim_record(prefix),
+                        });
                     }
                     let rec = &self.buf[start..stop];
                     if rec.len() > self.limit {
-                        emit(Frame::TooLong { offset, len: rec.len() });
+                        emit(Frame::TooLong {
+                            offset,
+                            len: rec.len(),
+                        });
                     } else {
-                        emit(Frame::Record { offset, bytes: trim_record(rec) });
+                        emit(Frame::Record {
+                            offset,
+                            bytes: trim_record(rec),
+                        });
                     }
                     self.buf_offset += (consumed - head) as u64;
                     head = consumed;
-                    self.json = JsonScan { scanned: head, ..JsonScan::default() };
+                    self.json = JsonScan {
+                        scanned: head,
+                        ..JsonScan::default()
+                    };
                 }
                 None => {
                     self.json.scanned = self.buf.len();
                     if self.buf.len() - head > self.limit {
-                        emit(Frame::TooLong { offset: self.buf_offset, len: self.buf.len() - head });
+                        emit(Frame::TooLong {
+                            offset: self.buf_offset,
+                            len: self.buf.len() - head,
+                        });
                         // Resynchronise at the next line start.
-                        let cut = memchr::memrchr(b'\n', &self.buf[head..]).map_or(self.buf.len(), |p| head + p + 1);
+                        let cut = memchr::memrchr(b'\n', &self.buf[head..])
+                            .map_or(self.buf.len(), |p| head + p + 1);
                         self.buf_offset += (cut - head) as u64;
                         head = cut;
-                        self.json = JsonScan { scanned: head, ..JsonScan::default() };
+                        self.json = JsonScan {
+                            scanned: head,
+                            ..JsonScan::default()
+                        };
                         continue;
                     }
                     break;
