@@ -383,6 +383,14 @@ impl Tailer {
         self.watch_problems.insert(path, why);
     }
 
+    /// The identity of the stream the file now at `path` belongs to, if the tailer has it
+    /// open and fingerprinted (a new file waits for enough bytes).
+    pub fn stream_of(&self, path: &Path) -> Option<String> {
+        let key = FileKey::of(&fs::metadata(path).ok()?);
+        let t = self.files.get(&key)?;
+        Some(self.streams.get(&t.stream?)?.identity.clone())
+    }
+
     /// One step: rescan if due, read what is new in every file, decode it.
     pub fn poll_once(&mut self, now: Instant) -> Batch {
         let mut batch = Batch::default();
@@ -519,6 +527,7 @@ impl Tailer {
     fn refresh(&mut self, now: Instant) {
         let Tailer { files, streams, .. } = self;
         for t in files.values_mut() {
+            let mut shrank = false;
             match t.file.metadata() {
                 Ok(m) => {
                     let (size, mtime) = (m.len(), mtime_nanos(&m));
@@ -530,6 +539,7 @@ impl Tailer {
                     if t.failure.as_ref().is_some_and(|f| f.1 != (size, mtime)) {
                         t.failure = None; // changed since it failed: try again
                     }
+                    shrank = size < t.size;
                     t.size = size;
                     t.mtime = mtime;
                 }
@@ -543,10 +553,11 @@ impl Tailer {
                 t.stream = None;
                 continue;
             };
+            // A file that shrank no longer holds the stream's content (copytruncate); nor does
+            // a primary below the read position (truncated while we were not looking).
             if s.format.framing != Framing::Whole
                 && !t.compressed
-                && s.primary == Some(t.key)
-                && t.size < s.read_pos
+                && (shrank || (s.primary == Some(t.key) && t.size < s.read_pos))
             {
                 detach(t, s, now);
             }
@@ -702,7 +713,7 @@ impl Tailer {
         };
         let waited = now.saturating_duration_since(t.first_seen) >= self.opts.fingerprint_wait;
         let ended = t.gone || t.renamed || t.compressed;
-        let Some(len) = fingerprint_len(&head, waited || ended, ended) else {
+        let Some(len) = fingerprint_len(&head, waited, ended) else {
             return; // wait for more bytes
         };
         let skey = StreamKey::Content {
@@ -733,9 +744,13 @@ impl Tailer {
     fn find_lineage(&self, head: &[u8], not_key: Option<&StreamKey>) -> Option<Lineage> {
         let matches = |k: &StreamKey| match k {
             StreamKey::Content { len, hash } => {
+                let len = *len as usize;
                 Some(k) != not_key
-                    && (*len as usize) <= head.len()
-                    && fnv1a(&head[..*len as usize]) == *hash
+                    && len <= head.len()
+                    && fnv1a(&head[..len]) == *hash
+                    // A short fingerprint of a partial line (a tiny file rotated away) only
+                    // matches the same bytes whole, not every file that starts with them.
+                    && (len >= FINGERPRINT_MIN || head[len - 1] == b'\n' || head.len() == len)
             }
             StreamKey::Path { .. } => false,
         };
@@ -1402,10 +1417,11 @@ fn collect(s: &mut Stream, sink: &mut Sink, batch: &mut Batch) {
 }
 
 /// How many leading bytes to fingerprint: whole lines covering at least
-/// [`FINGERPRINT_MIN`] bytes (at most [`FINGERPRINT_MAX`]). With `force`, complete lines
-/// under that do (a small file that waited); with `any`, whatever is there (a file that was
-/// rotated away will not grow).
-fn fingerprint_len(head: &[u8], force: bool, any: bool) -> Option<usize> {
+/// [`FINGERPRINT_MIN`] bytes (at most [`FINGERPRINT_MAX`]). With `waited` (a small file that
+/// waited), the complete lines there are; with `ended` (a file rotated away, which will not
+/// grow), the bytes there are. A partial first line alone is never fingerprinted while the
+/// file may still grow: a few bytes would match too many other files.
+fn fingerprint_len(head: &[u8], waited: bool, ended: bool) -> Option<usize> {
     let window = &head[..head.len().min(FINGERPRINT_MAX)];
     if window.len() >= FINGERPRINT_MIN
         && let Some(p) = memchr::memchr(b'\n', &window[FINGERPRINT_MIN - 1..])
@@ -1415,10 +1431,12 @@ fn fingerprint_len(head: &[u8], force: bool, any: bool) -> Option<usize> {
     if window.len() >= FINGERPRINT_MAX {
         return Some(FINGERPRINT_MAX);
     }
-    if force && let Some(p) = memchr::memrchr(b'\n', window) {
+    if (waited || ended)
+        && let Some(p) = memchr::memrchr(b'\n', window)
+    {
         return Some(p + 1);
     }
-    (any && !window.is_empty()).then_some(window.len())
+    (ended && !window.is_empty()).then_some(window.len())
 }
 
 fn head_matches(file: &File, key: &StreamKey) -> bool {
@@ -1892,6 +1910,18 @@ mod tests {
         h.append("a.log", "-line\n");
         h.append("b.log", "b\n");
         assert_eq!(h.settle(), vec!["held-line", "b"]);
+    }
+
+    #[test]
+    fn partial_line_of_a_deleted_file_is_flushed_after_a_restart() {
+        let mut h = Harness::new(&LINES, true);
+        h.append("a.log", "one-line-long-enough\n");
+        assert_eq!(h.settle().len(), 1);
+        h.restart(&LINES);
+        assert!(h.settle().is_empty());
+        h.append("a.log", "half");
+        fs::remove_file(h.path("a.log")).unwrap();
+        assert_eq!(h.settle(), vec!["half"]);
     }
 
     #[test]
