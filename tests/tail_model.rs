@@ -73,6 +73,8 @@ struct Line {
     seq: u32,
     /// Lost for a reason the tailer cannot help (its only file deleted before it was open).
     excused: bool,
+    /// A partial line the writer gave up on (rotation, truncation, deletion).
+    ended_partial: bool,
 }
 
 /// A file on disk.
@@ -163,7 +165,9 @@ impl Model {
 
     /// The partial line stays as it is: the writer moved on (rotation, truncation, deletion).
     fn end_partial(&mut self, l: usize) {
-        self.logs[l].partial = None;
+        if let Some((line, _, _)) = self.logs[l].partial.take() {
+            self.lines[line].ended_partial = true;
+        }
     }
 
     fn append(&mut self, l: usize, n: usize) {
@@ -180,6 +184,7 @@ impl Model {
                 lineage,
                 seq,
                 excused: false,
+                ended_partial: false,
             });
             self.files[f].lines.push(self.lines.len() - 1);
         }
@@ -192,8 +197,11 @@ impl Model {
             self.complete_partial(l);
             return;
         }
-        let (full, lineage, seq) = self.new_text(l);
-        let cut = 1 + self.rng.below(full.len() as u64 - 1) as usize;
+        let (mut full, lineage, seq) = self.new_text(l);
+        full.push_str("zz");
+        // Keep `L<lineage>-<seq>-` in the written part, so every line's text stays unique.
+        let prefix = full.rfind('-').unwrap_or(0) + 1;
+        let cut = prefix + self.rng.below((full.len() - prefix) as u64) as usize;
         let path = self.files[f].path.clone().unwrap();
         self.write(&path, &full.as_bytes()[..cut]);
         self.lines.push(Line {
@@ -201,6 +209,7 @@ impl Model {
             lineage,
             seq,
             excused: false,
+            ended_partial: false,
         });
         let line = self.lines.len() - 1;
         self.files[f].lines.push(line);
@@ -550,6 +559,14 @@ fn run_sequence(seed: u64) -> Result<(), String> {
             77..=84 => {
                 let crash = model.rng.chance(50);
                 h.restart(crash);
+                // A new instance that did not see a file being rotated takes it for a live
+                // one: a partial last line not emitted yet stays held, waiting for a newline.
+                let emitted: HashSet<&str> = h.emitted.values().map(|(t, _)| t.as_str()).collect();
+                for line in &mut model.lines {
+                    if line.ended_partial && !emitted.contains(line.text.as_str()) {
+                        line.excused = true;
+                    }
+                }
                 for f in 0..model.files.len() {
                     model.files[f].tracked = false;
                     if std::mem::take(&mut model.files[f].deleted_open) {

@@ -383,12 +383,14 @@ impl Tailer {
         self.watch_problems.insert(path, why);
     }
 
-    /// The identity of the stream the file now at `path` belongs to, if the tailer has it
-    /// open and fingerprinted (a new file waits for enough bytes).
+    /// The identity of the stream the content of the file now at `path` belongs to, if the
+    /// tailer has it open and fingerprinted (a new file waits for enough bytes; a file
+    /// rewritten since the last poll has not been fingerprinted again yet).
     pub fn stream_of(&self, path: &Path) -> Option<String> {
         let key = FileKey::of(&fs::metadata(path).ok()?);
         let t = self.files.get(&key)?;
-        Some(self.streams.get(&t.stream?)?.identity.clone())
+        let s = self.streams.get(&t.stream?)?;
+        head_matches(&t.file, &s.key).then(|| s.identity.clone())
     }
 
     /// One step: rescan if due, read what is new in every file, decode it.
@@ -1185,7 +1187,6 @@ fn detach(t: &mut Tracked, s: &mut Stream, now: Instant) {
     t.stream = None;
     t.not_key = Some(s.key.clone());
     t.live_start = false;
-    t.renamed = false;
     t.first_seen = now;
     t.verified = (u64::MAX, 0);
     s.members.retain(|k| *k != t.key);
