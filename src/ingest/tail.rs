@@ -529,7 +529,7 @@ impl Tailer {
     fn refresh(&mut self, now: Instant) {
         let Tailer { files, streams, .. } = self;
         for t in files.values_mut() {
-            let mut shrank = false;
+            let shrank;
             match t.file.metadata() {
                 Ok(m) => {
                     let (size, mtime) = (m.len(), mtime_nanos(&m));
