@@ -7,6 +7,7 @@ pub mod case;
 mod events;
 pub mod hunt;
 pub mod output;
+pub mod tail;
 pub mod workspace;
 
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ Examples:
   lateral formats                              list the formats lateral reads
   lateral hunt samples/                        correlate files and list sessions by severity
   lateral hunt logs/ --output jsonl --min-severity medium --fail-on high
+  lateral tail /var/log/zeek/ --include '*.log' --stats   follow live logs across rotation
 ";
 
 /// Hunt lateral movement in security logs, live, from the terminal.
@@ -61,6 +63,16 @@ pub enum Command {
     Case(CaseArgs),
     /// Incident report of a case, or of every case and open session at medium or above.
     Report(ReportArgs),
+    /// Follow log directories live and stream normalized events as they are written.
+    ///
+    /// Files are followed across rotation (rename, copytruncate, delete, compressed copies)
+    /// and resume from the workspace's checkpoints after a restart; every event keeps a stable
+    /// `event.id`, so the duplicates a crash can cause (the last unconfirmed batch) can be
+    /// removed. SIGINT/SIGTERM save the checkpoints and exit 0.
+    #[command(
+        after_help = "Exit status: 0 stopped by SIGINT/SIGTERM or a closed stdout; 1 the workspace could not be used; 2 usage error."
+    )]
+    Tail(TailArgs),
 }
 
 /// `lateral case`.
@@ -161,6 +173,43 @@ pub fn default_workspace() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(|| PathBuf::from("."));
     base.join("lateral").join("default")
+}
+
+/// `lateral tail`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TailArgs {
+    /// Directories (watched recursively) or files to follow.
+    #[arg(required = true, value_name = "DIR")]
+    pub paths: Vec<PathBuf>,
+    /// Read files that have no checkpoint from their start (default: files present at the
+    /// first start are followed from their end; later ones are read whole).
+    #[arg(long)]
+    pub from_start: bool,
+    /// Workspace holding the checkpoints [default: $XDG_DATA_HOME/lateral/default].
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Only follow files matching this glob (`*.log`; with a `/`, matched against the path
+    /// under the directory: `zeek/**/conn*.log`). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files matching this glob. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = EventsOutput::Jsonl)]
+    pub output: EventsOutput,
+    /// Print per-source health on stderr every few seconds.
+    #[arg(long)]
+    pub stats: bool,
+    /// Seconds between `--stats` reports.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", hide = true)]
+    pub stats_interval: f64,
+    /// Format of every file (`auto` detects per file; see `lateral formats`).
+    #[arg(long, default_value = "auto", value_name = "NAME")]
+    pub format: String,
+    /// Internal networks for `network.direction` (comma separated CIDRs).
+    #[arg(long, value_delimiter = ',', value_name = "CIDR")]
+    pub internal: Vec<Cidr>,
 }
 
 /// `lateral hunt`.
@@ -274,6 +323,7 @@ pub fn run() -> ExitCode {
         Command::Hunt(args) => hunt::run(&args),
         Command::Case(args) => case::run(&args),
         Command::Report(args) => case::report(&args),
+        Command::Tail(args) => tail::run(&args),
         Command::Formats => {
             output::print_formats();
             Ok(ExitCode::SUCCESS)
