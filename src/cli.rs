@@ -7,7 +7,10 @@ pub mod case;
 mod events;
 pub mod hunt;
 pub mod output;
+pub mod pipeline;
+mod screen;
 pub mod tail;
+pub mod watch;
 pub mod workspace;
 
 use std::path::PathBuf;
@@ -73,6 +76,55 @@ pub enum Command {
         after_help = "Exit status: 0 stopped by SIGINT/SIGTERM or a closed stdout; 1 the workspace could not be used; 2 usage error."
     )]
     Tail(TailArgs),
+    /// Tail, correlate and show sessions live: full screen, or JSON lines with --headless.
+    #[command(
+        after_help = "Keys: 1-6 or Tab switch screens, ? help, / filter, : commands, q quits.\nExit status: 0 quit or stopped by SIGINT/SIGTERM; 1 the workspace could not be used; 2 usage error."
+    )]
+    Watch(WatchArgs),
+}
+
+/// `lateral watch`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WatchArgs {
+    /// Directories (watched recursively) or files to follow.
+    #[arg(value_name = "DIR", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Workspace for checkpoints, sessions, baseline and triage [default: $XDG_DATA_HOME/lateral/default].
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// More rule files (YAML); searched recursively. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Read files that have no checkpoint from their start (default: from their end).
+    #[arg(long)]
+    pub from_start: bool,
+    /// Print session changes as JSON lines instead of the full-screen view.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: only changes of sessions at or above this severity.
+    #[arg(long, default_value = "low", value_name = "LEVEL")]
+    pub min_severity: Severity,
+    /// Colour theme (dark, light, high-contrast, colorblind, or a file in ~/.config/lateral/themes).
+    #[arg(long, default_value = "dark", value_name = "NAME")]
+    pub theme: String,
+    /// Only follow files matching this glob. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files matching this glob. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Format of every file (`auto` detects per file).
+    #[arg(long, default_value = "auto", value_name = "NAME")]
+    pub format: String,
+    /// Internal networks for `network.direction` (comma separated CIDRs).
+    #[arg(long, value_delimiter = ',', value_name = "CIDR")]
+    pub internal: Vec<Cidr>,
+    /// Attack-chain window (event time).
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub window: String,
+    /// Allowed lateness of out-of-order events (event time).
+    #[arg(long, default_value = "2m", value_name = "DURATION")]
+    pub lateness: String,
 }
 
 /// `lateral case`.
@@ -324,6 +376,7 @@ pub fn run() -> ExitCode {
         Command::Case(args) => case::run(&args),
         Command::Report(args) => case::report(&args),
         Command::Tail(args) => tail::run(&args),
+        Command::Watch(args) => watch::run(&args),
         Command::Formats => {
             output::print_formats();
             Ok(ExitCode::SUCCESS)

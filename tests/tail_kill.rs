@@ -59,8 +59,11 @@ impl Writer {
             if self.since_rotation >= 150 + rng.below(300) {
                 drop(f);
                 self.rotations += 1;
-                fs::rename(&path, self.dir.join(format!("flows.log.{}", self.rotations)))
-                    .unwrap();
+                fs::rename(
+                    &path,
+                    self.dir.join(format!("flows.log.{}", self.rotations)),
+                )
+                .unwrap();
                 self.since_rotation = 0;
                 f = fs::OpenOptions::new()
                     .create(true)
@@ -197,7 +200,10 @@ fn killed_twenty_times_loses_no_line() {
         missing.len(),
         &missing[..missing.len().min(10)]
     );
-    assert!(code.success(), "SIGTERM exit status {code:?}; stderr:\n{stderr}");
+    assert!(
+        code.success(),
+        "SIGTERM exit status {code:?}; stderr:\n{stderr}"
+    );
     assert!(
         ws.join("checkpoints.json").exists(),
         "checkpoints saved in the workspace"

@@ -523,6 +523,21 @@ impl Engine {
         self.take_changes()
     }
 
+    /// Process everything still waiting in the reorder buffer, as if the lateness had passed
+    /// (a live input went quiet). Events older than the new watermark that arrive later are
+    /// processed on arrival and counted as late.
+    pub fn flush_buffer(&mut self) -> Vec<Change> {
+        match self.max_ts {
+            Some(t) if !self.buffer.is_empty() => self.advance(t),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The newest event time observed.
+    pub fn newest(&self) -> Option<Nanos> {
+        self.max_ts
+    }
+
     /// Move the watermark to `watermark` (event time) without a new event: processes what
     /// the buffer holds up to it and closes idle sessions. `Nanos::MAX` flushes everything.
     pub fn advance(&mut self, watermark: Nanos) -> Vec<Change> {
