@@ -4,6 +4,7 @@
 //! processed); 2 usage error; 3 `--fail-on` threshold reached (hunt).
 
 pub mod case;
+pub mod demo;
 mod events;
 pub mod hunt;
 pub mod output;
@@ -81,6 +82,25 @@ pub enum Command {
         after_help = "Keys: 1-6 or Tab switch screens, ? help, / filter, : commands, q quits.\nExit status: 0 quit or stopped by SIGINT/SIGTERM; 1 the workspace could not be used; 2 usage error."
     )]
     Watch(WatchArgs),
+    /// Replay the bundled samples at a realistic pace and watch them (about two minutes).
+    Demo(DemoArgs),
+}
+
+/// `lateral demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Replay speed: 2 plays the scenario in about a minute, 0.5 in about four.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Samples directory [default: ./samples, else the samples shipped with the sources].
+    #[arg(long, value_name = "DIR")]
+    pub samples: Option<PathBuf>,
+    /// Print session changes as JSON lines instead of the full-screen view.
+    #[arg(long)]
+    pub headless: bool,
+    /// Colour theme.
+    #[arg(long, default_value = "dark", value_name = "NAME")]
+    pub theme: String,
 }
 
 /// `lateral watch`.
@@ -377,6 +397,7 @@ pub fn run() -> ExitCode {
         Command::Report(args) => case::report(&args),
         Command::Tail(args) => tail::run(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Formats => {
             output::print_formats();
             Ok(ExitCode::SUCCESS)
