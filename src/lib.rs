@@ -15,6 +15,8 @@
 //!   the decoders, counting errors per source.
 //! - [`correlate`]: rules, the event-time correlation engine and the sessions it reports.
 //! - [`triage`]: checklists, cases, response artifacts and reports.
+//! - [`tui`]: the full-screen hunting UI as a pure model, `update` and `view` that the runtime
+//!   drives with messages (sessions, stats, search results) and whose commands it executes.
 //! - [`cli`]: the command line (`lateral events`, ...), built on the modules above.
 
 pub mod cli;
@@ -23,3 +25,4 @@ pub mod decode;
 pub mod event;
 pub mod ingest;
 pub mod triage;
+pub mod tui;
