@@ -3,11 +3,17 @@
 //! Exit codes, for scripts: 0 success; 1 some input could not be read (the rest was still
 //! processed); 2 usage error; 3 `--fail-on` threshold reached (hunt).
 
+pub mod case;
+pub mod demo;
 mod events;
 pub mod hunt;
 pub mod index;
 pub mod output;
+pub mod pipeline;
+mod screen;
 pub mod search;
+pub mod tail;
+pub mod watch;
 pub mod workspace;
 
 use std::path::PathBuf;
@@ -26,6 +32,7 @@ Examples:
   lateral formats                              list the formats lateral reads
   lateral hunt samples/                        correlate files and list sessions by severity
   lateral hunt logs/ --output jsonl --min-severity medium --fail-on high
+  lateral tail /var/log/zeek/ --include '*.log' --stats   follow live logs across rotation
   lateral index logs/ --workspace ws/          index every event for searching
   lateral search 'user.name:pgustavo AND event.code:4624' --workspace ws/ --since 2h
 ";
@@ -73,6 +80,225 @@ pub enum Command {
     /// Works while another process writes the index.
     #[command(after_help = search::AFTER_HELP)]
     Search(search::SearchArgs),
+    /// Triage cases: open a case from sessions, step through its checklist, add notes.
+    Case(CaseArgs),
+    /// Incident report of a case, or of every case and open session at medium or above.
+    Report(ReportArgs),
+    /// Follow log directories live and stream normalized events as they are written.
+    ///
+    /// Files are followed across rotation (rename, copytruncate, delete, compressed copies)
+    /// and resume from the workspace's checkpoints after a restart; every event keeps a stable
+    /// `event.id`, so the duplicates a crash can cause (the last unconfirmed batch) can be
+    /// removed. SIGINT/SIGTERM save the checkpoints and exit 0.
+    #[command(
+        after_help = "Exit status: 0 stopped by SIGINT/SIGTERM or a closed stdout; 1 the workspace could not be used; 2 usage error."
+    )]
+    Tail(TailArgs),
+    /// Tail, correlate and show sessions live: full screen, or JSON lines with --headless.
+    #[command(
+        after_help = "Keys: 1-6 or Tab switch screens, ? help, / filter, : commands, q quits.\nExit status: 0 quit or stopped by SIGINT/SIGTERM; 1 the workspace could not be used; 2 usage error."
+    )]
+    Watch(WatchArgs),
+    /// Replay the bundled samples at a realistic pace and watch them (about two minutes).
+    Demo(DemoArgs),
+}
+
+/// `lateral demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Replay speed: 2 plays the scenario in about a minute, 0.5 in about four.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Samples directory [default: ./samples, else the samples shipped with the sources].
+    #[arg(long, value_name = "DIR")]
+    pub samples: Option<PathBuf>,
+    /// Print session changes as JSON lines instead of the full-screen view.
+    #[arg(long)]
+    pub headless: bool,
+    /// Colour theme.
+    #[arg(long, default_value = "dark", value_name = "NAME")]
+    pub theme: String,
+}
+
+/// `lateral watch`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WatchArgs {
+    /// Directories (watched recursively) or files to follow.
+    #[arg(value_name = "DIR", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Workspace for checkpoints, sessions, baseline and triage [default: $XDG_DATA_HOME/lateral/default].
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// More rule files (YAML); searched recursively. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Read files that have no checkpoint from their start (default: from their end).
+    #[arg(long)]
+    pub from_start: bool,
+    /// Print session changes as JSON lines instead of the full-screen view.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: only changes of sessions at or above this severity.
+    #[arg(long, default_value = "low", value_name = "LEVEL")]
+    pub min_severity: Severity,
+    /// Colour theme (dark, light, high-contrast, colorblind, or a file in ~/.config/lateral/themes).
+    #[arg(long, default_value = "dark", value_name = "NAME")]
+    pub theme: String,
+    /// Only follow files matching this glob. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files matching this glob. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Format of every file (`auto` detects per file).
+    #[arg(long, default_value = "auto", value_name = "NAME")]
+    pub format: String,
+    /// Internal networks for `network.direction` (comma separated CIDRs).
+    #[arg(long, value_delimiter = ',', value_name = "CIDR")]
+    pub internal: Vec<Cidr>,
+    /// Attack-chain window (event time).
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub window: String,
+    /// Allowed lateness of out-of-order events (event time).
+    #[arg(long, default_value = "2m", value_name = "DURATION")]
+    pub lateness: String,
+}
+
+/// `lateral case`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CaseArgs {
+    /// Workspace holding the sessions and triage state.
+    #[arg(long, value_name = "DIR", global = true, default_value_os_t = default_workspace())]
+    pub workspace: PathBuf,
+    /// Analyst name recorded on changes (default: $LATERAL_ANALYST, then $USER).
+    #[arg(long, global = true)]
+    pub analyst: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CaseCommand,
+}
+
+/// `lateral case` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum CaseCommand {
+    /// Open a case from sessions (id or unique prefix), or add them to `--into CASE`.
+    Open {
+        /// Session ids.
+        #[arg(required = true)]
+        sessions: Vec<String>,
+        /// Add to this case instead of opening a new one.
+        #[arg(long)]
+        into: Option<String>,
+    },
+    /// List cases with checklist progress.
+    List,
+    /// Show a case's checklist.
+    Show {
+        /// Case id.
+        case: String,
+    },
+    /// Set a step's status (todo, done, skipped, n/a); skipping needs --note.
+    Step {
+        /// Case id.
+        case: String,
+        /// Step id (see `case show`).
+        step: String,
+        /// New status.
+        #[arg(long)]
+        status: String,
+        /// Note (required to skip).
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Add a note to a case.
+    Note {
+        /// Case id.
+        case: String,
+        /// The note.
+        text: String,
+    },
+    /// Attach an event (by event.id) to a step as evidence.
+    Attach {
+        /// Case id.
+        case: String,
+        /// Step id.
+        step: String,
+        /// The event's id.
+        event_id: String,
+    },
+}
+
+/// `lateral report`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// Workspace.
+    #[arg(long, value_name = "DIR", default_value_os_t = default_workspace())]
+    pub workspace: PathBuf,
+    /// Report on this case.
+    #[arg(long, conflicts_with = "all")]
+    pub case: Option<String>,
+    /// Every case, plus every session at medium or above not yet in a case.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// For people.
+    Markdown,
+    /// For tools.
+    Json,
+}
+
+/// `$XDG_DATA_HOME/lateral/default`, else `~/.local/share/lateral/default`.
+pub fn default_workspace() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("lateral").join("default")
+}
+
+/// `lateral tail`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TailArgs {
+    /// Directories (watched recursively) or files to follow.
+    #[arg(required = true, value_name = "DIR")]
+    pub paths: Vec<PathBuf>,
+    /// Read files that have no checkpoint from their start (default: files present at the
+    /// first start are followed from their end; later ones are read whole).
+    #[arg(long)]
+    pub from_start: bool,
+    /// Workspace holding the checkpoints [default: $XDG_DATA_HOME/lateral/default].
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Only follow files matching this glob (`*.log`; with a `/`, matched against the path
+    /// under the directory: `zeek/**/conn*.log`). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files matching this glob. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = EventsOutput::Jsonl)]
+    pub output: EventsOutput,
+    /// Print per-source health on stderr every few seconds.
+    #[arg(long)]
+    pub stats: bool,
+    /// Seconds between `--stats` reports.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", hide = true)]
+    pub stats_interval: f64,
+    /// Format of every file (`auto` detects per file; see `lateral formats`).
+    #[arg(long, default_value = "auto", value_name = "NAME")]
+    pub format: String,
+    /// Internal networks for `network.direction` (comma separated CIDRs).
+    #[arg(long, value_delimiter = ',', value_name = "CIDR")]
+    pub internal: Vec<Cidr>,
 }
 
 /// `lateral hunt`.
@@ -187,6 +413,11 @@ pub fn run() -> ExitCode {
         Command::Hunt(args) => hunt::run(&args),
         Command::Index(args) => index::run(&args),
         Command::Search(args) => search::run(&args),
+        Command::Case(args) => case::run(&args),
+        Command::Report(args) => case::report(&args),
+        Command::Tail(args) => tail::run(&args),
+        Command::Watch(args) => watch::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Formats => {
             output::print_formats();
             Ok(ExitCode::SUCCESS)

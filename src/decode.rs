@@ -13,12 +13,17 @@
 //! [`zeek`] (TSV and JSON), [`syslog`] (sshd/auth), [`auditd`], [`hubble`], [`falco`],
 //! [`tetragon`], [`vpcflow`] (AWS VPC flow logs).
 
+pub mod auditd;
+pub mod evtx;
 pub mod falco;
 pub mod frame;
 pub mod hubble;
 pub mod json;
+pub mod syslog;
 pub mod tetragon;
 pub mod vpcflow;
+pub mod windows;
+pub mod winjson;
 pub mod zeek;
 
 use std::fmt;
@@ -59,8 +64,12 @@ impl fmt::Debug for Format {
 
 /// Every format lateral reads. Detection asks each and keeps the most confident.
 pub const FORMATS: &[&Format] = &[
+    &evtx::FORMAT,
+    &winjson::FORMAT,
     &zeek::TSV_FORMAT,
     &zeek::JSON_FORMAT,
+    &syslog::FORMAT,
+    &auditd::FORMAT,
     &hubble::FORMAT,
     &falco::FORMAT,
     &tetragon::FORMAT,
@@ -138,15 +147,7 @@ impl Context {
     }
 }
 
-/// 64-bit FNV-1a, stable across runs and platforms (std's hasher is not).
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
+pub use crate::event::fnv1a;
 
 /// Why a record could not be decoded. Every variant carries the byte offset of the record
 /// (or, for EVTX, the record id or chunk offset) so the user can find it.

@@ -508,7 +508,7 @@ impl Cidr {
 }
 
 /// One normalized event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Event {
     /// Event time, UTC nanoseconds (`@timestamp`).
     pub timestamp: Nanos,
@@ -522,18 +522,6 @@ pub struct Event {
     pub original: Vec<(String, serde_json::Value)>,
     /// The raw record text, at most [`RAW_LIMIT`] bytes.
     pub raw: Option<String>,
-}
-
-impl Default for Event {
-    fn default() -> Self {
-        Event {
-            timestamp: 0,
-            id: String::new(),
-            values: Vec::new(),
-            original: Vec::new(),
-            raw: None,
-        }
-    }
 }
 
 impl Event {
@@ -926,6 +914,16 @@ pub fn sanitize(s: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// 64-bit FNV-1a, stable across runs and platforms (std's hasher is not).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// Event severity, shared by rules, sessions and the UI.

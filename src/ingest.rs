@@ -3,11 +3,20 @@
 //!
 //! - [`batch`]: read paths once (files, directories recursively, `.gz`, `.zip` members), with a
 //!   per-source [`SourceReport`] of format, events and errors.
+//! - [`tail`]: follow files live across rotation (rename, copytruncate, delete, compressed
+//!   copies), identified by a fingerprint of their first bytes; batches of events that carry
+//!   their [`checkpoint`]; per-source [`tail::SourceHealth`].
+//! - [`watch`]: which files to follow (include/exclude globs), directory scans and `notify`
+//!   wake-ups.
+//! - [`checkpoint`]: versioned, atomically written positions per stream.
 //!
 //! Every failure here is per source: an unreadable file, an unknown format or a truncated
 //! archive is reported with its path and the rest of the input is still read.
 
 pub mod batch;
+pub mod checkpoint;
+pub mod tail;
+pub mod watch;
 
 use std::path::PathBuf;
 
@@ -53,6 +62,14 @@ pub enum IngestError {
     Empty {
         /// The path.
         path: String,
+    },
+    /// The checkpoint file could not be used (corrupt, unknown version); it was set aside.
+    #[error("checkpoints {path}: {reason}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What was wrong and what was done.
+        reason: String,
     },
 }
 

@@ -16,6 +16,9 @@
 //! - [`correlate`]: rules, the event-time correlation engine and the sessions it reports.
 //! - [`index`]: every event in a tantivy index (schema from the `Field` list, a batched writer
 //!   whose commits carry ingest checkpoints) and search over it.
+//! - [`triage`]: checklists, cases, response artifacts and reports.
+//! - [`tui`]: the full-screen hunting UI as a pure model, `update` and `view` that the runtime
+//!   drives with messages (sessions, stats, search results) and whose commands it executes.
 //! - [`cli`]: the command line (`lateral events`, ...), built on the modules above.
 
 pub mod cli;
@@ -24,3 +27,5 @@ pub mod decode;
 pub mod event;
 pub mod index;
 pub mod ingest;
+pub mod triage;
+pub mod tui;

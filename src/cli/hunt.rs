@@ -114,7 +114,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         if let Some(w) = indexer.as_mut() {
             w.add(ev)?;
         }
-        if events % 4096 == 0 {
+        if events.is_multiple_of(4096) {
             progress.tick(events, engine.stats().sessions);
         }
     }

@@ -1,9 +1,13 @@
 //! The workspace directory: where lateral keeps what must survive a run (sessions, the
-//! east-west baseline; later checkpoints, the index and triage state).
+//! east-west baseline, tail checkpoints; later the index and triage state).
 //!
 //! Private to the user: the directory is created 0700 and files 0600. Files are written
 //! atomically (temporary file, fsync, rename) so a crash leaves the old or the new version,
-//! never half of one.
+//! never half of one. A writer holds [`Workspace::lock`] (an advisory lock on `lock`, released
+//! by the OS when the process dies, even by `kill -9`), so a second writer gets a clear message
+//! instead of interleaving its checkpoints with the first one's.
+//!
+//! The default workspace is `$XDG_DATA_HOME/lateral/default` (`~/.local/share/lateral/default`).
 
 use std::fs;
 use std::io::Write;
@@ -35,21 +39,66 @@ impl Workspace {
         &self.dir
     }
 
+    /// The default workspace: `$XDG_DATA_HOME/lateral/default`, else
+    /// `$HOME/.local/share/lateral/default`.
+    pub fn default_dir() -> Option<PathBuf> {
+        let non_empty = |v: &str| std::env::var_os(v).filter(|s| !s.is_empty());
+        let data = non_empty("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+        Some(data.join("lateral").join("default"))
+    }
+
+    /// Take the writer's lock, or fail with who holds it. Held until the guard is dropped or
+    /// the process ends.
+    pub fn lock(&self) -> anyhow::Result<WorkspaceLock> {
+        let path = self.dir.join("lock");
+        let mut o = fs::OpenOptions::new();
+        o.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let mut file = o
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = fs::read_to_string(&path).unwrap_or_default();
+                let holder = holder.trim();
+                let who = if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {holder})")
+                };
+                anyhow::bail!(
+                    "workspace {} is in use by another lateral process{who}; stop it or pass \
+                     --workspace DIR to use another workspace",
+                    self.dir.display()
+                );
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()));
+            }
+        }
+        file.set_len(0)?;
+        writeln!(file, "{}", std::process::id())?;
+        Ok(WorkspaceLock { _file: file })
+    }
+
+    /// Path of a file in the workspace.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
     /// Write `bytes` to `name` atomically, private to the user.
     pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
         let path = self.dir.join(name);
-        let tmp = self.dir.join(format!(".{name}.tmp"));
-        {
-            let mut f = private_file(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, &path).with_context(|| format!("replacing {}", path.display()))?;
-        if let Ok(d) = fs::File::open(&self.dir) {
-            // Make the rename itself durable.
-            let _ = d.sync_all();
-        }
-        Ok(())
+        crate::ingest::checkpoint::write_atomic(&path, bytes)
+            .with_context(|| format!("writing {}", path.display()))
     }
 
     /// Save every session as JSON lines (`sessions.jsonl`).
@@ -60,6 +109,29 @@ impl Workspace {
             buf.push(b'\n');
         }
         self.write_atomic("sessions.jsonl", &buf)
+    }
+
+    /// Sessions saved by `hunt` or `watch` (`sessions.jsonl`); unreadable lines are reported
+    /// and skipped.
+    pub fn load_sessions(&self) -> anyhow::Result<Vec<Session>> {
+        let path = self.dir.join("sessions.jsonl");
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let mut out = Vec::new();
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            match serde_json::from_str::<Session>(line) {
+                Ok(s) => out.push(s),
+                Err(e) => eprintln!("lateral: {}:{}: skipped: {e}", path.display(), i + 1),
+            }
+        }
+        Ok(out)
     }
 
     /// The saved baseline, if any. A corrupt file is set aside and reported, not fatal.
@@ -91,6 +163,12 @@ impl Workspace {
     }
 }
 
+/// The workspace's writer lock; released on drop.
+#[derive(Debug)]
+pub struct WorkspaceLock {
+    _file: fs::File,
+}
+
 #[cfg(unix)]
 fn set_mode(p: &Path, mode: u32) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -101,17 +179,6 @@ fn set_mode(p: &Path, mode: u32) -> anyhow::Result<()> {
 #[cfg(not(unix))]
 fn set_mode(_p: &Path, _mode: u32) -> anyhow::Result<()> {
     Ok(())
-}
-
-fn private_file(p: &Path) -> std::io::Result<fs::File> {
-    let mut o = fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o.open(p)
 }
 
 #[cfg(test)]
@@ -141,6 +208,21 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    #[test]
+    fn a_second_writer_gets_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        let held = ws.lock().unwrap();
+        let err = ws.lock().unwrap_err().to_string();
+        assert!(err.contains("in use by another lateral process"), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        drop(held);
+        ws.lock().unwrap();
     }
 
     #[test]

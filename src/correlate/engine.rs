@@ -231,16 +231,17 @@ struct Obs {
     matches: Vec<(usize, Vec<String>)>,
 }
 
+/// A buffered observation. Boxed: the heap moves entries around on every push and pop, and a
+/// pointer is cheaper to move than the observation.
 struct Pending {
     ts: Nanos,
-    id: String,
     seq: u64,
-    obs: Obs,
+    obs: Box<Obs>,
 }
 
 impl PartialEq for Pending {
     fn eq(&self, o: &Self) -> bool {
-        (self.ts, &self.id, self.seq) == (o.ts, &o.id, o.seq)
+        (self.ts, &self.obs.ev.id, self.seq) == (o.ts, &o.obs.ev.id, o.seq)
     }
 }
 impl Eq for Pending {}
@@ -253,7 +254,7 @@ impl Ord for Pending {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         // seq breaks ties between duplicates of one event id deterministically enough: equal
         // (ts, id) pairs are the same record seen twice.
-        (self.ts, &self.id, self.seq).cmp(&(o.ts, &o.id, o.seq))
+        (self.ts, &self.obs.ev.id, self.seq).cmp(&(o.ts, &o.obs.ev.id, o.seq))
     }
 }
 
@@ -352,6 +353,9 @@ pub struct Engine {
     rules: Vec<Rule>,
     by_dataset: HashMap<String, Vec<usize>>,
     any_dataset: Vec<usize>,
+    /// Per rule: the `event.code` values it can match at all (None: any), so most rules are
+    /// skipped for an event with one string comparison.
+    rule_codes: Vec<Option<HashSet<String>>>,
     buffer: BinaryHeap<Reverse<Pending>>,
     seq: u64,
     max_ts: Option<Nanos>,
@@ -366,6 +370,8 @@ pub struct Engine {
     fanout: Distinct,
     failed: Distinct,
     dns_enum: Distinct,
+    /// Host → last remote logon to it (event time).
+    host_remote_logon: HashMap<String, Nanos>,
     /// Sources with a new destination, and when.
     new_dest: HashMap<String, Nanos>,
     stats: EngineStats,
@@ -398,11 +404,20 @@ impl Engine {
                 }
             }
         }
+        let rule_codes = rules
+            .iter()
+            .map(|r| {
+                r.detection
+                    .required_values(Field::EventCode)
+                    .map(|v| v.into_iter().collect::<HashSet<String>>())
+            })
+            .collect();
         Engine {
             config,
             rules,
             by_dataset,
             any_dataset,
+            rule_codes,
             buffer: BinaryHeap::new(),
             seq: 0,
             max_ts: None,
@@ -418,6 +433,7 @@ impl Engine {
             failed: Distinct::default(),
             dns_enum: Distinct::default(),
             new_dest: HashMap::new(),
+            host_remote_logon: HashMap::new(),
             stats: EngineStats::default(),
             dirty: BTreeMap::new(),
             pending_changes: Vec::new(),
@@ -458,10 +474,16 @@ impl Engine {
             .flatten()
             .chain(&self.any_dataset);
         let mut out = Vec::new();
+        let code = ev.str(Field::EventCode);
         for &i in candidates {
             let Some(rule) = self.rules.get(i) else {
                 continue;
             };
+            if let Some(Some(codes)) = self.rule_codes.get(i)
+                && !code.is_some_and(|c| codes.contains(c))
+            {
+                continue;
+            }
             if rule.admits(ev) && rule.detection.matches(ev) {
                 let searches = rule
                     .detection
@@ -508,9 +530,8 @@ impl Engine {
                 self.seq += 1;
                 self.buffer.push(Reverse(Pending {
                     ts: ev.timestamp,
-                    id: ev.id.clone(),
                     seq: self.seq,
-                    obs,
+                    obs: Box::new(obs),
                 }));
             }
         }
@@ -518,6 +539,21 @@ impl Engine {
         self.max_ts = Some(newest);
         self.drain_until(newest.saturating_sub(self.config.lateness));
         self.take_changes()
+    }
+
+    /// Process everything still waiting in the reorder buffer, as if the lateness had passed
+    /// (a live input went quiet). Events older than the new watermark that arrive later are
+    /// processed on arrival and counted as late.
+    pub fn flush_buffer(&mut self) -> Vec<Change> {
+        match self.max_ts {
+            Some(t) if !self.buffer.is_empty() => self.advance(t),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The newest event time observed.
+    pub fn newest(&self) -> Option<Nanos> {
+        self.max_ts
     }
 
     /// Move the watermark to `watermark` (event time) without a new event: processes what
@@ -543,7 +579,7 @@ impl Engine {
             .is_some_and(|Reverse(p)| p.ts <= watermark)
         {
             if let Some(Reverse(p)) = self.buffer.pop() {
-                self.process(p.obs);
+                self.process(*p.obs);
             }
         }
         if watermark > self.watermark {
@@ -575,6 +611,7 @@ impl Engine {
         self.failed.expire(now, self.config.failed_window);
         self.dns_enum.expire(now, self.config.dns_enum_window);
         self.new_dest.retain(|_, t| *t >= cutoff);
+        self.host_remote_logon.retain(|_, t| *t >= cutoff);
         self.resolver.expire(now.saturating_sub(24 * 60 * MIN));
     }
 
@@ -612,7 +649,11 @@ impl Engine {
     /// Every session: closed ones and those still open, most severe first, then oldest.
     pub fn sessions(&self) -> Vec<Session> {
         let mut all: Vec<Session> = self.closed.clone();
-        all.extend(self.contexts.iter().filter_map(|(k, c)| build_session(k, c)));
+        all.extend(
+            self.contexts
+                .iter()
+                .filter_map(|(k, c)| build_session(k, c)),
+        );
         all.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
@@ -636,15 +677,30 @@ impl Engine {
             };
             if rule.after_remote_logon {
                 let window = self.config.window;
-                let had_logon = self
+                // The logon's own session, or (for activity that runs under a service
+                // account, such as WmiPrvSE or the task scheduler) a remote logon to the same
+                // host within the last two minutes.
+                let in_context = self
                     .contexts
                     .get(&key)
                     .and_then(|c| c.remote_logon_at)
-                    .is_some_and(|t| ts - t <= window)
-                    || is_remote_logon(ev);
-                if !had_logon {
+                    .is_some_and(|t| ts - t <= window);
+                let on_host = info
+                    .host
+                    .as_ref()
+                    .and_then(|h| self.host_remote_logon.get(h))
+                    .is_some_and(|t| ts - *t <= 2 * MIN);
+                if !(in_context || on_host || is_remote_logon(ev)) {
                     continue;
                 }
+            }
+            if let Some(req) = &rule.requires
+                && !self
+                    .contexts
+                    .get(&key)
+                    .is_some_and(|c| c.fired.contains_key(req))
+            {
+                continue;
             }
             let fired = Fired {
                 id: rule.id.clone(),
@@ -669,8 +725,11 @@ impl Engine {
             let (group, rule_interactive) = (rule.group, rule.interactive);
             self.hit(&info, ev, fired, group, interactive || rule_interactive);
         }
-        // Remote logons: remembered for account-change-after-logon.
+        // Remote logons: remembered for account-change-after-logon and sequence rules.
         if is_remote_logon(ev) {
+            if let Some(h) = &info.host {
+                self.host_remote_logon.insert(h.clone(), ts);
+            }
             let state = self.state(&info, ev);
             state.remote_logon_at = Some(ts);
         }
@@ -694,9 +753,9 @@ impl Engine {
         if is_auth_failure(ev) {
             self.auth_failure(ev);
         }
-        if let Some(name) = ev.str(Field::DnsQuestionName) {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            if name.ends_with(".svc.cluster.local") {
+        if let Some(service) = cluster_service(ev) {
+            let name = service;
+            {
                 let (n, oldest) = self
                     .dns_enum
                     .add(&key, name, ts, self.config.dns_enum_window);
@@ -784,7 +843,14 @@ impl Engine {
             .any(|e| e.event_id == ev.id && e.rule_id == rule_id);
         if !duplicate {
             state.event_count += 1;
-            if state.evidence.len() < limit {
+            // Keep evidence varied: a rule that fires hundreds of times (every admin-share
+            // mapping of a sweep) gets a few slots, leaving room for the rest of the story.
+            let per_rule = state
+                .evidence
+                .iter()
+                .filter(|e| e.rule_id == rule_id)
+                .count();
+            if state.evidence.len() < limit && per_rule < (limit / 8).max(4) {
                 state.evidence.push(Evidence {
                     event_id: ev.id.clone(),
                     timestamp: ts,
@@ -841,7 +907,10 @@ impl Engine {
         };
         let case_sev = case.map(Case::severity);
         let alert_sev = top_alert.map(|f| f.level);
-        let severity = case_sev.max(alert_sev).max(previous.map(|(s, _)| s)).unwrap_or(Severity::Low);
+        let severity = case_sev
+            .max(alert_sev)
+            .max(previous.map(|(s, _)| s))
+            .unwrap_or(Severity::Low);
         let (rule_id, title) = match (case, top_alert) {
             (Some(c), Some(a)) if a.level > c.severity() => (a.id.clone(), a.title.clone()),
             (Some(c), _) => (CHAIN_RULE_ID.to_string(), c.title().to_string()),
@@ -856,7 +925,13 @@ impl Engine {
         if previous.is_none() {
             self.stats.sessions += 1;
         }
-        state.assessed = Some(Assessment { case, severity, groups, rule_id, title });
+        state.assessed = Some(Assessment {
+            case,
+            severity,
+            groups,
+            rule_id,
+            title,
+        });
         // Keep the strongest change kind of this batch for the context.
         let entry = self.dirty.entry(key.to_string()).or_insert(kind);
         if rank(kind) > rank(*entry) {
@@ -905,7 +980,9 @@ impl Engine {
     fn baseline_flow(&mut self, info: &ContextInfo, ev: &Event, flow: &Flow) {
         let ts = ev.timestamp;
         let status = self.baseline.observe(&flow.src, &flow.dst, flow.port, ts);
-        if status == PairStatus::New && !self.in_deploy_window(ev) {
+        // East-west only: flows from or to outside the internal networks are not lateral.
+        let internal = ev.str(Field::NetworkDirection) == Some("internal");
+        if status == PairStatus::New && internal && !self.in_deploy_window(ev) {
             self.new_dest.insert(info.key.clone(), ts);
             let f = detector_fired(
                 &NEW_DESTINATION,
@@ -1125,19 +1202,30 @@ fn build_session(key: &str, state: &CtxState) -> Option<Session> {
             c.title(),
             c.severity(),
             names.join(" + "),
-            if state.interactive { ", interactive" } else { "" }
+            if state.interactive {
+                ", interactive"
+            } else {
+                ""
+            }
         ));
     }
     let mut fired: Vec<&Fired> = state.fired.values().collect();
     fired.sort_by(|x, y| y.level.cmp(&x.level).then(x.id.cmp(&y.id)));
     for f in fired {
-        let times = if f.count > 1 { format!(" (x{})", f.count) } else { String::new() };
+        let times = if f.count > 1 {
+            format!(" (x{})", f.count)
+        } else {
+            String::new()
+        };
         explanation.push(format!("{}{times}", f.explanation));
     }
     let mut near_miss = NearMiss::compute(&a.groups, state.interactive, a.case);
     near_miss.thresholds = state.thresholds.clone();
     Some(Session {
-        id: SessionId(format!("{:016x}", crate::decode::fnv1a(format!("{key}|{}", state.first_event).as_bytes()))),
+        id: SessionId(format!(
+            "{:016x}",
+            crate::event::fnv1a(format!("{key}|{}", state.first_event).as_bytes())
+        )),
         rule_id: a.rule_id.clone(),
         title: a.title.clone(),
         severity: a.severity,
@@ -1293,6 +1381,27 @@ fn is_flow(ev: &Event) -> Option<Flow> {
     let src_ip = ev.ip(Field::SourceIp)?;
     let dst_ip = ev.ip(Field::DestinationIp)?;
     let port = ev.int(Field::DestinationPort)?;
+    // Only connection attempts count: Hubble reports every packet observation, so a TCP flow
+    // counts when it is the SYN (without ACK); flow logs record both directions, so a record
+    // from a low port to an ephemeral one (32768 and up, Linux and Windows) is taken for the
+    // answer of a connection, not a new one.
+    if let Some(syn) = ev.original("flow.l4.TCP.flags.SYN") {
+        let ack = ev
+            .original("flow.l4.TCP.flags.ACK")
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
+        if syn.as_bool() != Some(true) || ack {
+            return None;
+        }
+    } else if ev.original("flow.l4.TCP.destination_port").is_some() {
+        return None;
+    }
+    if let Some(sport) = ev.int(Field::SourcePort)
+        && sport < 32768
+        && port >= 32768
+    {
+        return None;
+    }
     let src = match (
         ev.str(Field::OrchestratorNamespace),
         ev.str(Field::OrchestratorResourceName),
@@ -1312,6 +1421,34 @@ fn is_flow(ev: &Event) -> Option<Flow> {
         })
         .unwrap_or_else(|| dst_ip.to_string());
     Some(Flow { src, dst, port })
+}
+
+/// The `service.namespace` a cluster DNS query asked for, when it is a query (not an
+/// answer) from a workload that is not itself a DNS server (CoreDNS and NodeLocal DNSCache
+/// forward every name they serve). Search-path expansions such as `reviews.svc.cluster.local`
+/// (no namespace) are not services and are left out.
+fn cluster_service(ev: &Event) -> Option<String> {
+    let name = ev
+        .str(Field::DnsQuestionName)?
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let prefix = name.strip_suffix(".svc.cluster.local")?;
+    if ev
+        .str(Field::EventAction)
+        .is_some_and(|a| a.contains("response") || a.contains("answer"))
+    {
+        return None;
+    }
+    if let Some(pod) = ev.str(Field::OrchestratorResourceName) {
+        let w = workload_of_pod(pod);
+        if w.contains("coredns") || w.contains("kube-dns") || w.contains("node-local-dns") {
+            return None;
+        }
+    }
+    let mut labels = prefix.rsplitn(3, '.');
+    let ns = labels.next()?;
+    let svc = labels.next()?;
+    Some(format!("{svc}.{ns}"))
 }
 
 fn is_interactive(ev: &Event) -> bool {

@@ -148,6 +148,9 @@ pub struct Rule {
     /// Only counts when the context had a remote logon earlier in the window (remote
     /// scheduled tasks, services or accounts created through a network logon).
     pub after_remote_logon: bool,
+    /// Only counts when this other rule already fired in the same context (a two-step
+    /// sequence such as "task scheduler library loaded, then RPC to another host").
+    pub requires: Option<String>,
     /// Checklist steps it adds.
     pub triage: Vec<TriageStep>,
     /// Links for the analyst.
@@ -239,6 +242,7 @@ const KNOWN_KEYS: &[&str] = &[
     "alert",
     "interactive",
     "after_remote_logon",
+    "requires",
     "triage",
     "references",
     "falsepositives",
@@ -349,6 +353,7 @@ impl Rule {
         };
         let interactive = matches!(get("interactive"), Some(Y::Bool(true)));
         let after_remote_logon = matches!(get("after_remote_logon"), Some(Y::Bool(true)));
+        let requires = text("requires");
         let triage = match get("triage") {
             Some(Y::Sequence(items)) => items
                 .iter()
@@ -384,6 +389,7 @@ impl Rule {
             alert,
             interactive,
             after_remote_logon,
+            requires,
             triage,
             references: str_list(get("references")),
             falsepositives: str_list(get("falsepositives")),

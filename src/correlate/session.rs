@@ -4,13 +4,13 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::rule::Group;
 use crate::event::{Nanos, Severity, format_timestamp};
 
 /// The attack-chain cases, from the lateral movement attack chain table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Case {
     /// System Enumeration + Remote Access.
@@ -98,7 +98,7 @@ impl fmt::Display for Case {
 }
 
 /// Stable session identity (hex of a hash of the context and the first event).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SessionId(pub String);
 
@@ -109,7 +109,8 @@ impl fmt::Display for SessionId {
 }
 
 /// What identifies a session's execution context, as far as it is known.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ContextInfo {
     /// The stitching key (`pod:ns/name`, `win:HOST:logon:0x3e7`, `ip:10.0.1.4`, ...).
     pub key: String,
@@ -143,12 +144,12 @@ pub struct ContextInfo {
 }
 
 /// One piece of evidence: an event that fed the session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
     /// `event.id`.
     pub event_id: String,
     /// Event time.
-    #[serde(serialize_with = "ser_ts")]
+    #[serde(serialize_with = "ser_ts", deserialize_with = "de_ts")]
     pub timestamp: Nanos,
     /// Rule (or detector) that matched.
     pub rule_id: String,
@@ -160,7 +161,7 @@ pub struct Evidence {
 }
 
 /// A threshold detector's progress, for near misses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThresholdProgress {
     /// Detector id.
     pub rule_id: String,
@@ -173,7 +174,8 @@ pub struct ThresholdProgress {
 }
 
 /// What is missing for the next case.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NearMiss {
     /// Groups seen in the window.
     pub groups_present: Vec<Group>,
@@ -230,7 +232,7 @@ impl NearMiss {
 }
 
 /// A correlated session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// Stable id.
     pub id: SessionId,
@@ -254,10 +256,10 @@ pub struct Session {
     /// Whether the context is interactive.
     pub interactive: bool,
     /// First event time.
-    #[serde(serialize_with = "ser_ts")]
+    #[serde(serialize_with = "ser_ts", deserialize_with = "de_ts")]
     pub first_seen: Nanos,
     /// Last event time.
-    #[serde(serialize_with = "ser_ts")]
+    #[serde(serialize_with = "ser_ts", deserialize_with = "de_ts")]
     pub last_seen: Nanos,
     /// Events that fed the session.
     pub event_count: u64,
@@ -284,8 +286,14 @@ fn ser_ts<S: serde::Serializer>(ts: &Nanos, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_timestamp(*ts))
 }
 
+fn de_ts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Nanos, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::event::parse_timestamp(&text)
+        .ok_or_else(|| serde::de::Error::custom(format!("invalid timestamp `{text}`")))
+}
+
 /// How a session changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// First reported.
@@ -299,7 +307,7 @@ pub enum ChangeKind {
 }
 
 /// A change to a session, with its state after the change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// What happened.
     pub kind: ChangeKind,

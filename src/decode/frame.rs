@@ -185,10 +185,14 @@ impl Framer {
 
     fn push_json(&mut self, chunk: &[u8], emit: &mut dyn FnMut(Frame<'_>)) {
         self.buf.extend_from_slice(chunk);
+        // `head`: bytes at the front of `buf` already handed out in this call. They are
+        // removed once at the end, so many small documents in one chunk cost one move, not
+        // one per document (scan positions are absolute indices into `buf` meanwhile).
+        let mut head = 0usize;
         loop {
             let s = &mut self.json;
             let mut end = None;
-            let mut i = s.scanned;
+            let mut i = s.scanned.max(head);
             while i < self.buf.len() {
                 let b = self.buf[i];
                 if s.start.is_none() {
@@ -200,17 +204,14 @@ impl Framer {
                         b'\n' => {
                             // Text between documents that is not JSON: frame it as a line so
                             // the decoder reports it (never silently dropped).
-                            let line = &self.buf[..i];
+                            let line = &self.buf[head..i];
                             if !line.iter().all(u8::is_ascii_whitespace) {
-                                end = Some((0, i, i + 1));
+                                end = Some((head, i, i + 1));
                                 break;
                             }
                             // Whitespace only: drop it.
-                            let consumed = i + 1;
-                            self.buf.drain(..consumed);
-                            self.buf_offset += consumed as u64;
-                            i = 0;
-                            continue;
+                            self.buf_offset += (i + 1 - head) as u64;
+                            head = i + 1;
                         }
                         _ => {}
                     }
@@ -229,7 +230,7 @@ impl Framer {
                         b'}' | b']' => {
                             s.depth = s.depth.saturating_sub(1);
                             if s.depth == 0 {
-                                let start = s.start.unwrap_or(0);
+                                let start = s.start.unwrap_or(head);
                                 // Swallow the rest of the line if it is only whitespace.
                                 let mut next = i + 1;
                                 while next < self.buf.len()
@@ -251,8 +252,8 @@ impl Framer {
             }
             match end {
                 Some((start, stop, consumed)) => {
-                    let offset = self.buf_offset + start as u64;
-                    let prefix = &self.buf[..start];
+                    let offset = self.buf_offset + (start - head) as u64;
+                    let prefix = &self.buf[head..start];
                     if !prefix.iter().all(u8::is_ascii_whitespace) {
                         emit(Frame::Record {
                             offset: self.buf_offset,
@@ -271,28 +272,39 @@ impl Framer {
                             bytes: trim_record(rec),
                         });
                     }
-                    self.buf.drain(..consumed);
-                    self.buf_offset += consumed as u64;
-                    self.json = JsonScan::default();
+                    self.buf_offset += (consumed - head) as u64;
+                    head = consumed;
+                    self.json = JsonScan {
+                        scanned: head,
+                        ..JsonScan::default()
+                    };
                 }
                 None => {
                     self.json.scanned = self.buf.len();
-                    if self.buf.len() > self.limit {
+                    if self.buf.len() - head > self.limit {
                         emit(Frame::TooLong {
                             offset: self.buf_offset,
-                            len: self.buf.len(),
+                            len: self.buf.len() - head,
                         });
                         // Resynchronise at the next line start.
-                        let cut =
-                            memchr::memrchr(b'\n', &self.buf).map_or(self.buf.len(), |p| p + 1);
-                        self.buf.drain(..cut);
-                        self.buf_offset += cut as u64;
-                        self.json = JsonScan::default();
+                        let cut = memchr::memrchr(b'\n', &self.buf[head..])
+                            .map_or(self.buf.len(), |p| head + p + 1);
+                        self.buf_offset += (cut - head) as u64;
+                        head = cut;
+                        self.json = JsonScan {
+                            scanned: head,
+                            ..JsonScan::default()
+                        };
                         continue;
                     }
-                    return;
+                    break;
                 }
             }
+        }
+        if head > 0 {
+            self.buf.drain(..head);
+            self.json.scanned = self.json.scanned.saturating_sub(head);
+            self.json.start = self.json.start.map(|x| x.saturating_sub(head));
         }
     }
 }

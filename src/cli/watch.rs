@@ -1,0 +1,188 @@
+//! `lateral watch`: tail directories, correlate live, and show sessions — full screen, or as
+//! JSON lines with `--headless` (one `Change` per line, for other tools).
+
+// The runtime measures wall time (ticks, idle flushes); the correlator never does.
+#![allow(clippy::disallowed_methods)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::pipeline::{PipeOut, Pipeline};
+use super::workspace::{Workspace, WorkspaceLock};
+use super::{InputArgs, UsageError, WatchArgs};
+use crate::correlate::baseline::Baseline;
+use crate::correlate::{Engine, EngineConfig};
+use crate::ingest::checkpoint;
+use crate::ingest::tail::{self, RunOptions, Running, Stopper, TailOptions};
+use crate::ingest::watch::Filter;
+
+/// File name of the tail checkpoints in the workspace (shared with `lateral tail`).
+pub const CHECKPOINTS: &str = super::tail::CHECKPOINTS;
+
+/// A started live input: the tailer thread, the workspace (locked) and where to keep
+/// checkpoints.
+pub struct Live {
+    /// The tailer.
+    pub running: Running,
+    /// Its stopper (for signals and quit).
+    pub stopper: Stopper,
+    /// The workspace.
+    pub workspace: Workspace,
+    /// Held for the lifetime of the run.
+    pub lock: WorkspaceLock,
+    /// Checkpoint file.
+    pub checkpoints: PathBuf,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live")
+            .field("workspace", &self.workspace.dir())
+            .finish()
+    }
+}
+
+/// Open (and lock) the workspace, load checkpoints and start tailing `args.paths`.
+pub fn start_live(args: &WatchArgs) -> anyhow::Result<Live> {
+    let input = InputArgs {
+        paths: args.paths.clone(),
+        format: args.format.clone(),
+        internal: args.internal.clone(),
+        strict: false,
+    };
+    let batch_opts = input.batch_options()?;
+    let filter = Filter::new(&args.include, &args.exclude).map_err(UsageError)?;
+    let dir = match &args.workspace {
+        Some(d) => d.clone(),
+        None => Workspace::default_dir().ok_or_else(|| {
+            UsageError("no --workspace given and neither $XDG_DATA_HOME nor $HOME is set".into())
+        })?,
+    };
+    let workspace = Workspace::open(&dir)?;
+    let lock = workspace.lock()?;
+    let cp_path = workspace.path(CHECKPOINTS);
+    let loaded = checkpoint::load(&cp_path, super::case::now() / 1_000_000_000)?;
+    if let Some(e) = &loaded.set_aside {
+        eprintln!("lateral: {e}; starting without checkpoints");
+    }
+    let roots = args
+        .paths
+        .iter()
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+        .collect();
+    let mut opts = TailOptions::new(roots);
+    opts.filter = filter;
+    opts.format = batch_opts.format;
+    opts.networks = batch_opts.networks;
+    opts.from_start = args.from_start;
+    let tailer = tail::Tailer::new(opts, loaded.checkpoints);
+    let running = tail::spawn(
+        tailer,
+        RunOptions {
+            capacity: 4,
+            health_every: Some(Duration::from_secs(1)),
+            notify: true,
+        },
+    )
+    .context("starting the tailer thread")?;
+    let stopper = running.stopper();
+    Ok(Live {
+        running,
+        stopper,
+        workspace,
+        lock,
+        checkpoints: cp_path,
+    })
+}
+
+/// The correlator for a live run: shipped rules plus `--rules`, the workspace's baseline.
+pub fn engine_for(args: &WatchArgs, workspace: &Workspace) -> anyhow::Result<Engine> {
+    let (rules, errors) = super::hunt::load_rules(&args.rules);
+    for e in &errors {
+        eprintln!("rule not loaded: {e}");
+    }
+    let config = EngineConfig {
+        window: super::hunt::parse_duration(&args.window)?,
+        lateness: super::hunt::parse_duration(&args.lateness)?,
+        ..EngineConfig::default()
+    };
+    let baseline = workspace.load_baseline()?.unwrap_or_else(Baseline::default);
+    Ok(Engine::new(rules, config, baseline))
+}
+
+/// Stop the tailer on SIGINT/SIGTERM (a second signal exits at once).
+pub fn stop_on_signals(stopper: Stopper) -> anyhow::Result<signal_hook::iterator::Handle> {
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])
+    .context("installing signal handlers")?;
+    let handle = signals.handle();
+    std::thread::Builder::new()
+        .name("lateral-signals".into())
+        .spawn(move || {
+            let mut count = 0;
+            for _ in signals.forever() {
+                count += 1;
+                if count == 1 {
+                    stopper.stop();
+                } else {
+                    std::process::exit(130);
+                }
+            }
+        })
+        .context("starting the signal thread")?;
+    Ok(handle)
+}
+
+/// Run `lateral watch`.
+pub fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
+    if args.headless {
+        return headless(args);
+    }
+    super::screen::run(args, None)
+}
+
+/// `--headless`: session changes as JSON lines on stdout, problems on stderr.
+fn headless(args: &WatchArgs) -> anyhow::Result<ExitCode> {
+    let live = start_live(args)?;
+    let engine = engine_for(args, &live.workspace)?;
+    let signals = stop_on_signals(live.stopper.clone())?;
+    let pipeline = Pipeline {
+        engine,
+        workspace: live.workspace.clone(),
+        checkpoints: live.checkpoints.clone(),
+    };
+    let stopper = live.stopper.clone();
+    let stdout = std::io::stdout();
+    let min = args.min_severity;
+    let _lock = live.lock;
+    pipeline.run(live.running, |out| match out {
+        PipeOut::Changes(changes) => {
+            let mut o = stdout.lock();
+            for c in changes.iter().filter(|c| c.session.severity >= min) {
+                let ok = serde_json::to_writer(&mut o, c).is_ok() && o.write_all(b"\n").is_ok();
+                if !ok {
+                    stopper.stop();
+                    return false;
+                }
+            }
+            if o.flush().is_err() {
+                stopper.stop();
+                return false;
+            }
+            true
+        }
+        PipeOut::Problem(p) => {
+            eprintln!("lateral: {}", crate::event::sanitize(&p, 400));
+            true
+        }
+        PipeOut::Stats(_) | PipeOut::Sources(..) => true,
+    });
+    signals.close();
+    Ok(ExitCode::SUCCESS)
+}
