@@ -7,9 +7,11 @@ pub mod case;
 pub mod demo;
 mod events;
 pub mod hunt;
+pub mod index;
 pub mod output;
 pub mod pipeline;
 mod screen;
+pub mod search;
 pub mod tail;
 pub mod watch;
 pub mod workspace;
@@ -31,6 +33,8 @@ Examples:
   lateral hunt samples/                        correlate files and list sessions by severity
   lateral hunt logs/ --output jsonl --min-severity medium --fail-on high
   lateral tail /var/log/zeek/ --include '*.log' --stats   follow live logs across rotation
+  lateral index logs/ --workspace ws/          index every event for searching
+  lateral search 'user.name:pgustavo AND event.code:4624' --workspace ws/ --since 2h
 ";
 
 /// Hunt lateral movement in security logs, live, from the terminal.
@@ -84,6 +88,19 @@ pub enum Command {
     Watch(WatchArgs),
     /// Replay the bundled samples at a realistic pace and watch them (about two minutes).
     Demo(DemoArgs),
+    /// Index files into a workspace, for `lateral search`.
+    ///
+    /// Indexing the same files again adds nothing. Progress (events/s, ETA) goes to stderr
+    /// on a terminal, a summary at the end.
+    #[command(
+        after_help = "Exit status: 0 every input was indexed; 1 some input could not be read, or the index could not be written; 2 usage error."
+    )]
+    Index(index::IndexArgs),
+    /// Search a workspace's index: events newest first, counts, histograms, top values.
+    ///
+    /// Works while another process writes the index.
+    #[command(after_help = search::AFTER_HELP)]
+    Search(search::SearchArgs),
 }
 
 /// `lateral demo`.
@@ -298,7 +315,8 @@ pub struct HuntArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = SessionOutput::Table)]
     pub output: SessionOutput,
-    /// Keep sessions and the learned baseline in this workspace directory.
+    /// Keep sessions and the learned baseline in this workspace directory, and index the
+    /// events read there (for `lateral search`).
     #[arg(long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
     /// Exit with status 3 when a session at or above this severity exists.
@@ -398,6 +416,8 @@ pub fn run() -> ExitCode {
         Command::Tail(args) => tail::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Index(args) => index::run(&args),
+        Command::Search(args) => search::run(&args),
         Command::Formats => {
             output::print_formats();
             Ok(ExitCode::SUCCESS)

@@ -14,6 +14,8 @@
 //! - [`ingest`]: the side-effecting edge that reads files, archives and directories and feeds
 //!   the decoders, counting errors per source.
 //! - [`correlate`]: rules, the event-time correlation engine and the sessions it reports.
+//! - [`index`]: every event in a tantivy index (schema from the `Field` list, a batched writer
+//!   whose commits carry ingest checkpoints) and search over it.
 //! - [`triage`]: checklists, cases, response artifacts and reports.
 //! - [`tui`]: the full-screen hunting UI as a pure model, `update` and `view` that the runtime
 //!   drives with messages (sessions, stats, search results) and whose commands it executes.
@@ -23,6 +25,7 @@ pub mod cli;
 pub mod correlate;
 pub mod decode;
 pub mod event;
+pub mod index;
 pub mod ingest;
 pub mod triage;
 pub mod tui;

@@ -101,17 +101,28 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         !args.quiet && std::io::stderr().is_terminal(),
         readers.len(),
     );
+    // With a workspace, every event read is also indexed for `lateral search`.
+    let mut indexer = match &workspace {
+        Some(ws) => open_indexer(ws)?,
+        None => None,
+    };
     let mut merge = Merge::new(readers);
     let mut events = 0u64;
     for ev in merge.by_ref() {
         events += 1;
         engine.observe(&ev);
+        if let Some(w) = indexer.as_mut() {
+            w.add(ev)?;
+        }
         if events.is_multiple_of(4096) {
             progress.tick(events, engine.stats().sessions);
         }
     }
     reports.extend(merge.take_finished());
     engine.advance(i64::MAX);
+    if let Some(w) = indexer {
+        w.finish()?;
+    }
     progress.finish();
 
     let sessions: Vec<Session> = engine
@@ -168,6 +179,19 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The workspace's index writer, or `None` (with a warning) while another process writes
+/// the index: hunting does not need it.
+fn open_indexer(ws: &super::workspace::Workspace) -> anyhow::Result<Option<crate::index::Writer>> {
+    match super::index::open_writer(ws, crate::index::WriterConfig::default()) {
+        Ok(w) => Ok(Some(w)),
+        Err(e @ crate::index::IndexError::Locked { .. }) => {
+            eprintln!("lateral: {e}; events are not indexed this time");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Read `paths` once and learn their flows into the baseline, then end learning.
@@ -367,7 +391,8 @@ pub fn group_marks(s: &Session) -> String {
         .to_string()
 }
 
-fn csv_field(s: &str) -> String {
+/// A CSV cell: sanitized, spreadsheet formulas defused, quoted when needed.
+pub(super) fn csv_field(s: &str) -> String {
     let s = sanitize(s, 2000);
     // Leading = + - @ would be formulas in spreadsheets.
     let guarded = if s.starts_with(['=', '+', '-', '@']) {
