@@ -7,6 +7,8 @@
 //! children's output files to reach what it needs. `LATERAL_TAIL_KILL_SEED` replays a run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+// Bounded waits measure wall-clock time.
+#![allow(clippy::disallowed_methods)]
 
 use std::collections::HashSet;
 use std::fs;
@@ -59,8 +61,11 @@ impl Writer {
             if self.since_rotation >= 150 + rng.below(300) {
                 drop(f);
                 self.rotations += 1;
-                fs::rename(&path, self.dir.join(format!("flows.log.{}", self.rotations)))
-                    .unwrap();
+                fs::rename(
+                    &path,
+                    self.dir.join(format!("flows.log.{}", self.rotations)),
+                )
+                .unwrap();
                 self.since_rotation = 0;
                 f = fs::OpenOptions::new()
                     .create(true)
@@ -197,7 +202,10 @@ fn killed_twenty_times_loses_no_line() {
         missing.len(),
         &missing[..missing.len().min(10)]
     );
-    assert!(code.success(), "SIGTERM exit status {code:?}; stderr:\n{stderr}");
+    assert!(
+        code.success(),
+        "SIGTERM exit status {code:?}; stderr:\n{stderr}"
+    );
     assert!(
         ws.join("checkpoints.json").exists(),
         "checkpoints saved in the workspace"
