@@ -337,7 +337,7 @@ fn history_walks_back_and_forth() {
 #[test]
 fn palette_commands() {
     let mut m = loaded(120, 40);
-    let mut palette = |m: &mut Model, line: &str| {
+    let palette = |m: &mut Model, line: &str| {
         let mut cmds = run(m, [ch(':')]);
         cmds.extend(run(m, typed(line)));
         cmds.extend(run(m, [key(KeyCode::Enter)]));

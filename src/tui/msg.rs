@@ -11,7 +11,7 @@ use crate::correlate::Change;
 use crate::correlate::session::SessionId;
 use crate::event::{Event, Field, Nanos};
 
-/// An input to [`update`](super::update).
+/// An input to [`update`](fn@super::update).
 #[derive(Debug, Clone)]
 pub enum Msg {
     /// A key press (the runtime forwards crossterm's event as is; releases are ignored).

@@ -1,4 +1,4 @@
-//! [`update`]: every state change of the UI, one message at a time. Returns the
+//! [`update()`]: every state change of the UI, one message at a time. Returns the
 //! [`Command`]s the runtime must execute; never blocks, never touches files or the network.
 
 use ratatui::crossterm::event::{
