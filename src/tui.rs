@@ -44,8 +44,9 @@
 //!
 //! # What the runtime sends
 //!
-//! - [`Msg::Resize`] once before the first draw and on every resize; [`Msg::Key`] and
-//!   [`Msg::Mouse`] as crossterm reports them (`ratatui::crossterm`, the same crossterm 0.29);
+//! - [`Msg::Resize`] once before the first draw and on every resize; [`Msg::Key`],
+//!   [`Msg::Mouse`] and [`Msg::Paste`] as crossterm reports them (`ratatui::crossterm`, the
+//!   same crossterm 0.29; enable mouse capture and bracketed paste);
 //! - [`Msg::Tick`] a few times a second with a monotonic millisecond clock: notices expire,
 //!   search-as-you-type runs after a typing pause, the search spinner turns;
 //! - [`Msg::Changes`] with the correlator's session deltas as they come (the UI keeps its own

@@ -18,6 +18,9 @@ pub enum Msg {
     Key(KeyEvent),
     /// A mouse event (wheel scrolls, a left click selects or switches screens).
     Mouse(MouseEvent),
+    /// Bracketed paste (crossterm `Event::Paste`): inserted into the input being edited, with
+    /// line breaks and control characters dropped; ignored otherwise.
+    Paste(String),
     /// The terminal's new size. Send once at start, before the first draw.
     Resize {
         /// Columns.
