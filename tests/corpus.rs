@@ -7,6 +7,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod common;
+
+use common::corpus_dir;
+
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -14,27 +18,6 @@ use std::path::PathBuf;
 use lateral::event::{Event, Field};
 use lateral::ingest::SourceReport;
 use lateral::ingest::batch::{self, BatchOptions, BatchSink};
-
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("LATERAL_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    if dir.join("manifest-public.json").is_file() {
-        Some(dir)
-    } else {
-        if std::env::var_os("LATERAL_CORPUS").is_some() {
-            panic!(
-                "LATERAL_CORPUS={} has no manifest-public.json",
-                dir.display()
-            );
-        }
-        eprintln!(
-            "corpus tests skipped: no corpus at {} (set LATERAL_CORPUS)",
-            dir.display()
-        );
-        None
-    }
-}
 
 struct Entry {
     path: PathBuf,

@@ -18,33 +18,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod common;
+
+use common::corpus_dir;
+
 use std::path::PathBuf;
 
 use lateral::correlate::baseline::Baseline;
 use lateral::correlate::{Engine, EngineConfig, Session, builtin};
 use lateral::event::Severity;
 use lateral::ingest::batch::{self, BatchOptions, Merge};
-
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("LATERAL_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    if dir.join("manifest-public.json").is_file() {
-        Some(dir)
-    } else {
-        if std::env::var_os("LATERAL_CORPUS").is_some() {
-            panic!(
-                "LATERAL_CORPUS={} has no manifest-public.json",
-                dir.display()
-            );
-        }
-        eprintln!(
-            "corpus tests skipped: no corpus at {} (set LATERAL_CORPUS)",
-            dir.display()
-        );
-        None
-    }
-}
 
 fn hunt(paths: &[PathBuf]) -> Vec<Session> {
     let (rules, errors) = builtin::rules();

@@ -52,13 +52,15 @@ fn samples_dir(arg: Option<&Path>) -> anyhow::Result<PathBuf> {
     Err(UsageError("no samples directory found; pass --samples DIR".into()).into())
 }
 
+/// A sample file: relative path, (event time, start offset) of each record, and its bytes.
+type SampleFile = (PathBuf, Vec<(Nanos, usize)>, Vec<u8>);
+
 /// Plan the replay of every text file under `dir` over `duration`.
 pub fn plan(dir: &Path, duration: Duration) -> anyhow::Result<Vec<Write1>> {
     let mut files = Vec::new();
     let mut failures = Vec::new();
     crate::ingest::batch::collect_files(dir, &mut Default::default(), &mut files, &mut failures);
-    // (relative path, [(time, start offset)], bytes)
-    let mut per_file: Vec<(PathBuf, Vec<(Nanos, usize)>, Vec<u8>)> = Vec::new();
+    let mut per_file: Vec<SampleFile> = Vec::new();
     for path in files {
         let rel = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
         let name = rel

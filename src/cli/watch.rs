@@ -144,7 +144,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
     if args.headless {
         return headless(args);
     }
-    super::screen::run(args)
+    super::screen::run(args, None)
 }
 
 /// `--headless`: session changes as JSON lines on stdout, problems on stderr.

@@ -231,16 +231,17 @@ struct Obs {
     matches: Vec<(usize, Vec<String>)>,
 }
 
+/// A buffered observation. Boxed: the heap moves entries around on every push and pop, and a
+/// pointer is cheaper to move than the observation.
 struct Pending {
     ts: Nanos,
-    id: String,
     seq: u64,
-    obs: Obs,
+    obs: Box<Obs>,
 }
 
 impl PartialEq for Pending {
     fn eq(&self, o: &Self) -> bool {
-        (self.ts, &self.id, self.seq) == (o.ts, &o.id, o.seq)
+        (self.ts, &self.obs.ev.id, self.seq) == (o.ts, &o.obs.ev.id, o.seq)
     }
 }
 impl Eq for Pending {}
@@ -253,7 +254,7 @@ impl Ord for Pending {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         // seq breaks ties between duplicates of one event id deterministically enough: equal
         // (ts, id) pairs are the same record seen twice.
-        (self.ts, &self.id, self.seq).cmp(&(o.ts, &o.id, o.seq))
+        (self.ts, &self.obs.ev.id, self.seq).cmp(&(o.ts, &o.obs.ev.id, o.seq))
     }
 }
 
@@ -352,6 +353,9 @@ pub struct Engine {
     rules: Vec<Rule>,
     by_dataset: HashMap<String, Vec<usize>>,
     any_dataset: Vec<usize>,
+    /// Per rule: the `event.code` values it can match at all (None: any), so most rules are
+    /// skipped for an event with one string comparison.
+    rule_codes: Vec<Option<HashSet<String>>>,
     buffer: BinaryHeap<Reverse<Pending>>,
     seq: u64,
     max_ts: Option<Nanos>,
@@ -400,11 +404,20 @@ impl Engine {
                 }
             }
         }
+        let rule_codes = rules
+            .iter()
+            .map(|r| {
+                r.detection
+                    .required_values(Field::EventCode)
+                    .map(|v| v.into_iter().collect::<HashSet<String>>())
+            })
+            .collect();
         Engine {
             config,
             rules,
             by_dataset,
             any_dataset,
+            rule_codes,
             buffer: BinaryHeap::new(),
             seq: 0,
             max_ts: None,
@@ -461,10 +474,16 @@ impl Engine {
             .flatten()
             .chain(&self.any_dataset);
         let mut out = Vec::new();
+        let code = ev.str(Field::EventCode);
         for &i in candidates {
             let Some(rule) = self.rules.get(i) else {
                 continue;
             };
+            if let Some(Some(codes)) = self.rule_codes.get(i)
+                && !code.is_some_and(|c| codes.contains(c))
+            {
+                continue;
+            }
             if rule.admits(ev) && rule.detection.matches(ev) {
                 let searches = rule
                     .detection
@@ -511,9 +530,8 @@ impl Engine {
                 self.seq += 1;
                 self.buffer.push(Reverse(Pending {
                     ts: ev.timestamp,
-                    id: ev.id.clone(),
                     seq: self.seq,
-                    obs,
+                    obs: Box::new(obs),
                 }));
             }
         }
@@ -561,7 +579,7 @@ impl Engine {
             .is_some_and(|Reverse(p)| p.ts <= watermark)
         {
             if let Some(Reverse(p)) = self.buffer.pop() {
-                self.process(p.obs);
+                self.process(*p.obs);
             }
         }
         if watermark > self.watermark {
