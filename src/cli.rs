@@ -67,19 +67,6 @@ pub enum Command {
         after_help = "Exit status: 0 done; 1 some input could not be read; 2 usage error; 3 a session at or above --fail-on was found."
     )]
     Hunt(HuntArgs),
-    /// Index files into a workspace, for `lateral search`.
-    ///
-    /// Indexing the same files again adds nothing. Progress (events/s, ETA) goes to stderr
-    /// on a terminal, a summary at the end.
-    #[command(
-        after_help = "Exit status: 0 every input was indexed; 1 some input could not be read, or the index could not be written; 2 usage error."
-    )]
-    Index(index::IndexArgs),
-    /// Search a workspace's index: events newest first, counts, histograms, top values.
-    ///
-    /// Works while another process writes the index.
-    #[command(after_help = search::AFTER_HELP)]
-    Search(search::SearchArgs),
     /// Triage cases: open a case from sessions, step through its checklist, add notes.
     Case(CaseArgs),
     /// Incident report of a case, or of every case and open session at medium or above.
@@ -101,6 +88,19 @@ pub enum Command {
     Watch(WatchArgs),
     /// Replay the bundled samples at a realistic pace and watch them (about two minutes).
     Demo(DemoArgs),
+    /// Index files into a workspace, for `lateral search`.
+    ///
+    /// Indexing the same files again adds nothing. Progress (events/s, ETA) goes to stderr
+    /// on a terminal, a summary at the end.
+    #[command(
+        after_help = "Exit status: 0 every input was indexed; 1 some input could not be read, or the index could not be written; 2 usage error."
+    )]
+    Index(index::IndexArgs),
+    /// Search a workspace's index: events newest first, counts, histograms, top values.
+    ///
+    /// Works while another process writes the index.
+    #[command(after_help = search::AFTER_HELP)]
+    Search(search::SearchArgs),
 }
 
 /// `lateral demo`.
@@ -411,13 +411,13 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Events(args) => events::run(&args),
         Command::Hunt(args) => hunt::run(&args),
-        Command::Index(args) => index::run(&args),
-        Command::Search(args) => search::run(&args),
         Command::Case(args) => case::run(&args),
         Command::Report(args) => case::report(&args),
         Command::Tail(args) => tail::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Index(args) => index::run(&args),
+        Command::Search(args) => search::run(&args),
         Command::Formats => {
             output::print_formats();
             Ok(ExitCode::SUCCESS)

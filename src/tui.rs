@@ -13,10 +13,40 @@
 //!                                  model.needs_redraw(); then mark_drawn())    come back as Msg
 //! ```
 //!
+//! # Driving it
+//!
+//! ```
+//! use lateral::tui::{Command, Model, ModelConfig, Msg, RuleInfo, Theme, update, view};
+//! use ratatui::{Terminal, backend::TestBackend};
+//!
+//! let (rules, _errors) = lateral::correlate::builtin::rules();
+//! let mut model = Model::new(ModelConfig {
+//!     theme: Theme::builtin("dark").unwrap_or_else(Theme::no_color), // or Theme::from_toml(user file)
+//!     no_color: std::env::var_os("NO_COLOR").is_some(),
+//!     rules: rules.iter().map(RuleInfo::from).collect(),
+//!     ..ModelConfig::default()
+//! });
+//! let mut terminal = Terminal::new(TestBackend::new(120, 40))?; // CrosstermBackend live
+//! update(&mut model, Msg::Resize { width: 120, height: 40 });
+//! // In the select! loop: every terminal event, tick and pipeline message becomes a Msg.
+//! for command in update(&mut model, Msg::Tick { now_ms: 0 }) {
+//!     match command {
+//!         Command::Quit => break,
+//!         other => { let _ = other; /* spawn it; its answer comes back as a Msg */ }
+//!     }
+//! }
+//! if model.needs_redraw() {
+//!     terminal.draw(|frame| view(&model, frame))?;
+//!     model.mark_drawn();
+//! }
+//! # Ok::<(), std::convert::Infallible>(())
+//! ```
+//!
 //! # What the runtime sends
 //!
-//! - [`Msg::Resize`] once before the first draw and on every resize; [`Msg::Key`] and
-//!   [`Msg::Mouse`] as crossterm reports them (`ratatui::crossterm`, the same crossterm 0.29);
+//! - [`Msg::Resize`] once before the first draw and on every resize; [`Msg::Key`],
+//!   [`Msg::Mouse`] and [`Msg::Paste`] as crossterm reports them (`ratatui::crossterm`, the
+//!   same crossterm 0.29; enable mouse capture and bracketed paste);
 //! - [`Msg::Tick`] a few times a second with a monotonic millisecond clock: notices expire,
 //!   search-as-you-type runs after a typing pause, the search spinner turns;
 //! - [`Msg::Changes`] with the correlator's session deltas as they come (the UI keeps its own
@@ -37,8 +67,8 @@
 //!
 //! # Drawing
 //!
-//! [`view`] is pure and draws only the visible window of every list: sorting and filtering
-//! happen in [`update`], so a frame costs the same with 100k sessions as with ten. The runtime
+//! [`view()`] is pure and draws only the visible window of every list: sorting and filtering
+//! happen in [`update()`], so a frame costs the same with 100k sessions as with ten. The runtime
 //! draws when [`Model::needs_redraw`] says so, at most ~30 times a second, then calls
 //! [`Model::mark_drawn`]. Below 80×24 the view shows a "terminal too small" notice.
 //!

@@ -7,6 +7,8 @@
 //! children's output files to reach what it needs. `LATERAL_TAIL_KILL_SEED` replays a run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+// Bounded waits measure wall-clock time.
+#![allow(clippy::disallowed_methods)]
 
 use std::collections::HashSet;
 use std::fs;

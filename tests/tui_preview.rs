@@ -111,11 +111,18 @@ fn previews() {
             ("detail", vec![ch('2'), key(KeyCode::Enter), ch('j')]),
             ("coverage", vec![ch('4'), ch('j'), ch('l')]),
             ("sources", vec![ch('6')]),
+            ("help", vec![ch('2'), ch('?')]),
+            (
+                "event",
+                vec![ch('2'), key(KeyCode::Enter), key(KeyCode::Enter)],
+            ),
         ];
         for (name, keys) in screens {
             let mut m = loaded(120, 40);
             update(&mut m, Msg::Theme(Box::new(Theme::builtin(theme).unwrap())));
             feed(&mut m, keys);
+            // Answer any event request so the fields panel has content.
+            update(&mut m, Msg::EventLoaded(Box::new(event("a1f0-1024", 131))));
             let backend = render(&m, 120, 40);
             let (bg, fg) = if theme == "light" {
                 ("#fafafa", "#343b58")

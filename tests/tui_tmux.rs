@@ -5,6 +5,7 @@
 //! Needs tmux (`.ci/run` installs it); without it the test prints that it was skipped.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+#![allow(clippy::disallowed_methods)] // an end-to-end test waits on the wall clock
 
 use std::path::Path;
 use std::process::Command;

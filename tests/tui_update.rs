@@ -337,7 +337,7 @@ fn history_walks_back_and_forth() {
 #[test]
 fn palette_commands() {
     let mut m = loaded(120, 40);
-    let mut palette = |m: &mut Model, line: &str| {
+    let palette = |m: &mut Model, line: &str| {
         let mut cmds = run(m, [ch(':')]);
         cmds.extend(run(m, typed(line)));
         cmds.extend(run(m, [key(KeyCode::Enter)]));
@@ -397,6 +397,24 @@ fn q_and_ctrl_c_quit_but_q_closes_a_panel_first() {
     assert_eq!(run(&mut m, [ch('q')]), vec![Command::Quit]);
     let mut m = loaded(120, 40);
     assert_eq!(run(&mut m, [ctrl('c')]), vec![Command::Quit]);
+    // Even while typing.
+    let mut m = loaded(120, 40);
+    feed(&mut m, [ch('5')]);
+    assert_eq!(m.focus(), Focus::SearchInput);
+    assert_eq!(run(&mut m, [ctrl('c')]), vec![Command::Quit]);
+}
+
+#[test]
+fn paste_goes_into_the_input_being_edited() {
+    let mut m = loaded(120, 40);
+    update(&mut m, Msg::Paste("ignored".into()));
+    feed(&mut m, [ch('5')]);
+    update(&mut m, Msg::Paste("source.ip:10.0.1.23\n\x1b[2J".into()));
+    let text = screen_text(&m, 120, 40);
+    assert!(text.contains("› source.ip:10.0.1.23 [2J"), "{text}");
+    feed(&mut m, [key(KeyCode::Esc), ch('2'), ch('/')]);
+    update(&mut m, Msg::Paste("alice".into()));
+    assert_eq!(m.store().len(), 1, "the filter applies as pasted");
 }
 
 #[test]
@@ -519,6 +537,15 @@ fn mouse_wheel_click_and_tabs() {
         [mouse(MouseEventKind::Down(MouseButton::Left), 30, 3)],
     );
     assert_eq!(m.screen(), Screen::Detail);
+    // A click on the search input starts editing.
+    feed(&mut m, [ch('5'), key(KeyCode::Esc)]);
+    assert_eq!(m.focus(), Focus::Normal);
+    feed(
+        &mut m,
+        [mouse(MouseEventKind::Down(MouseButton::Left), 20, 2)],
+    );
+    assert_eq!(m.focus(), Focus::SearchInput);
+    feed(&mut m, [key(KeyCode::Esc)]);
     // The tab bar switches screens.
     let x = lateral::tui::view::tab_x(Screen::Sources, 120);
     feed(

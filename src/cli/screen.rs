@@ -119,7 +119,11 @@ pub fn run(args: &WatchArgs, searcher: Option<Arc<dyn Searcher>>) -> anyhow::Res
     };
 
     let mut terminal = ratatui::init();
-    let _ = execute!(std::io::stdout(), term::EnableMouseCapture);
+    let _ = execute!(
+        std::io::stdout(),
+        term::EnableMouseCapture,
+        term::EnableBracketedPaste
+    );
     let result = runtime.block_on(ui_loop(
         &mut terminal,
         Model::new(config),
@@ -128,7 +132,11 @@ pub fn run(args: &WatchArgs, searcher: Option<Arc<dyn Searcher>>) -> anyhow::Res
         searcher,
         workspace,
     ));
-    let _ = execute!(std::io::stdout(), term::DisableMouseCapture);
+    let _ = execute!(
+        std::io::stdout(),
+        term::DisableBracketedPaste,
+        term::DisableMouseCapture
+    );
     ratatui::restore();
 
     quit.store(true, Ordering::SeqCst);
@@ -168,6 +176,7 @@ async fn ui_loop(
                 Some(AppEvent::Term(TermEvent::Key(k))) => Some(Msg::Key(k)),
                 Some(AppEvent::Term(TermEvent::Mouse(m))) => Some(Msg::Mouse(m)),
                 Some(AppEvent::Term(TermEvent::Resize(w, h))) => Some(Msg::Resize { width: w, height: h }),
+                Some(AppEvent::Term(TermEvent::Paste(text))) => Some(Msg::Paste(text)),
                 Some(AppEvent::Term(_)) => None,
                 Some(AppEvent::Pipe(out)) => Some(pipe_msg(out, &mut sessions)),
                 Some(AppEvent::Reply(m)) => Some(m),

@@ -258,6 +258,9 @@ struct Tracked {
     first_seen: Instant,
     /// Existing content is skipped (present at the first start, no `--from-start`).
     live_start: bool,
+    /// For a live start: the end of the last complete line when the file was first seen
+    /// (lines written while it waits to be fingerprinted are still read).
+    start_at: u64,
     size: u64,
     mtime: Nanos,
     /// Size and mtime when the head was last verified.
@@ -485,6 +488,11 @@ impl Tailer {
             let compressed =
                 pread(&file, &mut magic, 0).is_ok_and(|n| n == 2) && magic == [0x1f, 0x8b];
             let live_start = self.first_start && !self.scanned_once && !self.opts.from_start;
+            let start_at = if live_start && !compressed {
+                last_line_end(&file, meta.len())
+            } else {
+                0
+            };
             self.files.insert(
                 key,
                 Tracked {
@@ -497,6 +505,7 @@ impl Tailer {
                     renamed: false,
                     first_seen: now,
                     live_start,
+                    start_at,
                     size: meta.len(),
                     mtime: mtime_nanos(&meta),
                     verified: (u64::MAX, 0),
@@ -802,7 +811,11 @@ impl Tailer {
                 e.rotated || t.compressed || (!whole && Path::new(&e.path) != t.path) || t.gone,
                 false,
             ),
-            None if live_start && !whole => (last_line_end(&t.file, t.size), false, true),
+            None if live_start && !whole => {
+                // Shrank since first seen: its content was replaced, read it all.
+                let at = if t.start_at <= t.size { t.start_at } else { 0 };
+                (at, false, true)
+            }
             None => (0, t.compressed || t.gone || t.renamed, true),
         };
         let identity = skey.identity();
@@ -1839,6 +1852,19 @@ mod tests {
         // A file created after the start is read from its beginning.
         h.append("b.log", "b-1\nb-2\n");
         assert_eq!(h.settle(), vec!["b-1", "b-2"]);
+    }
+
+    #[test]
+    fn live_start_of_a_small_file_keeps_lines_written_while_it_waits() {
+        let mut h = Harness::new(&LINES, false);
+        h.append("small.log", "old\n");
+        h.now += Duration::from_millis(1);
+        assert!(
+            h.tailer.poll_once(h.now).events.is_empty(),
+            "not fingerprinted yet"
+        );
+        h.append("small.log", "new\n");
+        assert_eq!(h.settle(), vec!["new"]);
     }
 
     #[test]

@@ -86,8 +86,15 @@ pub struct RuleCatalog {
 }
 
 impl RuleCatalog {
-    /// A catalog of these rules (a later duplicate id wins, as when loading rule folders).
-    pub fn new(rules: Vec<RuleInfo>) -> Self {
+    /// A catalog of these rules (a later duplicate id wins, as when loading rule folders),
+    /// plus the engine's code-defined detectors the list does not name, so every evidence row
+    /// has a title whatever the runtime passes.
+    pub fn new(mut rules: Vec<RuleInfo>) -> Self {
+        for d in detector_infos() {
+            if !rules.iter().any(|r| r.id == d.id) {
+                rules.push(d);
+            }
+        }
         let by_id = rules
             .iter()
             .enumerate()
@@ -100,9 +107,7 @@ impl RuleCatalog {
     /// attack-chain rule (so their evidence rows have titles too).
     pub fn builtin() -> Self {
         let (rules, _errors) = crate::correlate::builtin::rules();
-        let mut infos: Vec<RuleInfo> = rules.iter().map(RuleInfo::from).collect();
-        infos.extend(detector_infos());
-        RuleCatalog::new(infos)
+        RuleCatalog::new(rules.iter().map(RuleInfo::from).collect())
     }
 
     /// A rule by id.

@@ -1,4 +1,4 @@
-//! All UI state. [`update`](super::update) changes it, [`view`](super::view) reads it.
+//! All UI state. [`update`](fn@super::update) changes it, [`view`](fn@super::view) reads it.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -307,7 +307,8 @@ pub struct ModelConfig {
     pub theme: Theme,
     /// `NO_COLOR` is set: start with the no-colour theme.
     pub no_color: bool,
-    /// Rules in force (titles, tags, log sources).
+    /// Rules in force (titles, tags, log sources): `rules.iter().map(RuleInfo::from)` of the
+    /// rules the engine runs; the engine's code-defined detectors are added automatically.
     pub rules: Vec<RuleInfo>,
     /// Hits per search page.
     pub search_limit: usize,

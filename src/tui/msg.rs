@@ -11,13 +11,16 @@ use crate::correlate::Change;
 use crate::correlate::session::SessionId;
 use crate::event::{Event, Field, Nanos};
 
-/// An input to [`update`](super::update).
+/// An input to [`update`](fn@super::update).
 #[derive(Debug, Clone)]
 pub enum Msg {
     /// A key press (the runtime forwards crossterm's event as is; releases are ignored).
     Key(KeyEvent),
     /// A mouse event (wheel scrolls, a left click selects or switches screens).
     Mouse(MouseEvent),
+    /// Bracketed paste (crossterm `Event::Paste`): inserted into the input being edited, with
+    /// line breaks and control characters dropped; ignored otherwise.
+    Paste(String),
     /// The terminal's new size. Send once at start, before the first draw.
     Resize {
         /// Columns.

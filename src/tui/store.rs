@@ -1,7 +1,7 @@
 //! The UI's own copy of the sessions, kept sorted and filtered as [`Change`]s arrive.
 //!
 //! Sorting and filtering happen here, in `update`, never in `view`: the view reads a window of
-//! [`SessionStore::order`] and nothing else, so drawing costs the same with 100 or 100k
+//! the sorted, filtered order and nothing else, so drawing costs the same with 100 or 100k
 //! sessions. A small batch of changes moves each changed session by binary search (remove at
 //! its old key, insert at its new one); a batch large compared with the table is applied and
 //! then sorted once.

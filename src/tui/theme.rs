@@ -494,6 +494,22 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_no_color_file_matches_the_built_in_one() {
+        let mut from_file = Theme::builtin("no-color").unwrap();
+        from_file.name = Theme::no_color().name;
+        assert_eq!(from_file, Theme::no_color());
+        // And it has no colour at all.
+        let t = Theme::no_color();
+        let styles = [t.base, t.muted, t.selected, t.error, t.near_miss]
+            .into_iter()
+            .chain(t.severity)
+            .chain(t.heat);
+        for s in styles {
+            assert!(s.fg.is_none() && s.bg.is_none(), "{s:?}");
+        }
+    }
+
+    #[test]
     fn style_strings() {
         let s = parse_style("k", "#ff0000 on black bold underlined").unwrap();
         assert_eq!(s.fg, Some(Color::Rgb(255, 0, 0)));

@@ -1,4 +1,4 @@
-//! [`update`]: every state change of the UI, one message at a time. Returns the
+//! [`update()`]: every state change of the UI, one message at a time. Returns the
 //! [`Command`]s the runtime must execute; never blocks, never touches files or the network.
 
 use ratatui::crossterm::event::{
@@ -61,6 +61,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
             }
         }
         Msg::Mouse(m) => on_mouse(model, m, &mut out),
+        Msg::Paste(text) => on_paste(model, &text),
         Msg::Resize { width, height } => {
             model.width = width;
             model.height = height;
@@ -305,7 +306,42 @@ fn on_tick(model: &mut Model, now_ms: u64, out: &mut Vec<Command>) {
 
 // ---- keys ----
 
+fn on_paste(model: &mut Model, text: &str) {
+    let input = match model.focus {
+        Focus::Filter => &mut model.sessions.filter_input,
+        Focus::Palette => &mut model.palette,
+        Focus::SearchInput => &mut model.search.input,
+        Focus::Normal => return,
+    };
+    for c in text.chars() {
+        // A pasted line break would end nothing here; a space keeps words apart.
+        input.insert(if c == '\n' || c == '\r' || c == '\t' {
+            ' '
+        } else {
+            c
+        });
+    }
+    model.dirty = true;
+    match model.focus {
+        Focus::Filter if model.store.total() <= LIVE_FILTER_LIMIT => apply_filter(model),
+        Focus::Filter => model.filter_due = Some(model.now_ms + FILTER_DEBOUNCE_MS),
+        Focus::SearchInput => {
+            model.search.debounce_at = Some(model.now_ms + model.config.search_debounce_ms);
+        }
+        _ => {}
+    }
+}
+
 fn on_key(model: &mut Model, key: KeyEvent, out: &mut Vec<Command>) {
+    // Ctrl-C leaves from anywhere, inputs and panels included: the way out of a terminal app.
+    if key.code == KeyCode::Char('c')
+        && key
+            .modifiers
+            .contains(ratatui::crossterm::event::KeyModifiers::CONTROL)
+    {
+        quit(model, out);
+        return;
+    }
     if model.overlay.is_some() {
         overlay_key(model, key, out);
         return;
@@ -630,9 +666,13 @@ fn open_event(model: &mut Model, id: String, out: &mut Vec<Command>) {
             });
         }
     }
+    // Line 0 is the "normalized" heading; start on the first field.
     model.overlay = Some(Overlay::Event {
         event_id: id,
-        cursor: Cursor::default(),
+        cursor: Cursor {
+            selected: 1,
+            offset: 0,
+        },
     });
 }
 
@@ -1375,6 +1415,10 @@ fn click(model: &mut Model, col: u16, row: u16, out: &mut Vec<Command>) {
             }
         }
         Screen::Search => {
+            if view::search::input_hit(b, col, row) {
+                model.focus = Focus::SearchInput;
+                return;
+            }
             let table = view::search::layout(b).table;
             let len = model.search.results.as_ref().map_or(0, |r| r.hits.len());
             if let Some(i) = table_hit(table, col, row, model.search.cursor, len) {

@@ -1,4 +1,4 @@
-//! Drawing: [`view`] is a pure function of the [`Model`] into a ratatui [`Frame`].
+//! Drawing: [`view()`] is a pure function of the [`Model`] into a ratatui [`Frame`].
 //!
 //! Layout functions (`*_area`) are shared with `update`, which needs the same geometry for page
 //! sizes and mouse hits; the view never stores anything.

@@ -155,29 +155,24 @@ fn line_at(buf: &mut Buffer, inner: Rect, row: usize, line: &Line<'_>) {
     }
 }
 
-/// Keys of every screen and of the current one, for `?`.
+/// Keys of the current screen, then those of every screen, for `?` (most specific first, so
+/// a short terminal cuts the least useful lines).
 pub(crate) fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
-    let mut lines: Vec<(&'static str, &'static str)> = vec![
-        ("1-6  Tab  S-Tab", "switch screen"),
-        ("j k  ↑ ↓", "move"),
-        ("PgUp PgDn  ^u ^d", "page, half page"),
-        ("g G  Home End", "first, last"),
-        ("wheel  click", "scroll, select (click again opens)"),
-        (":", "command: theme, search, export, sort, filter, quit"),
-        ("?  esc", "this help, close"),
-        ("q  ^c", "quit"),
-        ("", ""),
-    ];
-    lines.extend(match screen {
-        Screen::Overview => vec![("", "live rates, sessions by severity, latest activity")],
+    let mut lines: Vec<(&'static str, &'static str)> = match screen {
+        Screen::Overview => vec![
+            ("⏎", "the session table"),
+            (
+                "",
+                "live rates, sessions by severity, latest activity, source health",
+            ),
+        ],
         Screen::Sessions => vec![
             ("⏎", "open the session"),
             (
                 "/",
-                "filter: words, -word, sev:high, group:ra, is:open|closed|interactive|chain",
+                "filter: alice -pod sev:high group:ra is:open|closed|interactive",
             ),
-            ("s  S", "next sort column, reverse"),
-            ("click header", "sort by that column"),
+            ("s  S", "next sort column, reverse (or click a header)"),
             ("f", "follow the newest (selection stays on the first row)"),
             ("p", "search the session's host / user / IP"),
             ("y", "copy the session id"),
@@ -197,7 +192,7 @@ pub(crate) fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("/", "filter rows (same filter as the table)"),
         ],
         Screen::Search => vec![
-            ("/  i", "edit the query (runs as you type)"),
+            ("/  i  click", "edit the query (runs as you type)"),
             ("⏎", "run now / open the selected hit"),
             ("↑ ↓", "query history while editing"),
             ("p", "pivot on a field of the selected hit"),
@@ -207,14 +202,24 @@ pub(crate) fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("j k", "select a source (details below the table)"),
             ("y", "copy its path"),
         ],
-    });
+    };
+    lines.extend([
+        ("", ""),
+        ("1-6  Tab  S-Tab", "switch screen"),
+        ("j k  ↑ ↓  wheel", "move"),
+        ("PgUp PgDn  ^u ^d", "page, half page"),
+        ("g G  Home End", "first, last"),
+        ("click", "select; click again opens"),
+        ("?  esc", "this help, close"),
+        ("q  ^c", "quit"),
+    ]);
     lines
 }
 
 fn help(model: &Model, body: Rect, buf: &mut Buffer) {
     let t = &model.theme;
     let lines = help_lines(model.screen);
-    let h = (lines.len() + PALETTE_COMMANDS.len() + 5) as u16;
+    let h = (lines.len() + PALETTE_COMMANDS.len() + 3) as u16;
     let area = centered_rect(body, 88, h);
     clear(area, t, buf);
     let block = panel(
@@ -230,6 +235,7 @@ fn help(model: &Model, body: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let mut row = 0;
+    let rows = usize::from(inner.height);
     for (k, what) in &lines {
         let line = Line::from(vec![
             Span::styled(format!(" {}", text::pad(k, 18, Align::Left)), t.key),
@@ -242,10 +248,25 @@ fn help(model: &Model, body: Rect, buf: &mut Buffer) {
         buf,
         inner,
         row,
-        &Line::from(Span::styled(" commands", t.header)),
+        &Line::from(vec![
+            Span::styled(format!(" {}", text::pad(":", 18, Align::Left)), t.key),
+            Span::styled("commands (a unique prefix is enough):", t.base),
+        ]),
     );
     row += 1;
     for (_, usage) in PALETTE_COMMANDS {
+        if row + 1 == rows && row + 1 < lines.len() + PALETTE_COMMANDS.len() + 1 {
+            line_at(
+                buf,
+                inner,
+                row,
+                &Line::from(Span::styled(
+                    "  … a taller terminal shows the rest",
+                    t.muted,
+                )),
+            );
+            break;
+        }
         line_at(
             buf,
             inner,

@@ -63,6 +63,12 @@ pub(crate) fn layout(body: Rect) -> Layout {
     }
 }
 
+/// Whether a click at (`col`, `row`) is on the query input.
+pub(crate) fn input_hit(body: Rect, col: u16, row: u16) -> bool {
+    let r = layout(body).input;
+    col >= r.x && col < r.right() && row >= r.y && row < r.bottom()
+}
+
 /// Only the background of a style (hint text on an input's background).
 fn bg_only(s: Style) -> Style {
     s.bg.map_or_else(Style::new, |bg| Style::new().bg(bg))
