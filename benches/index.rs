@@ -424,6 +424,9 @@ fn index_run(dir: &Path, pool: &[Event], n: u64, threads: usize, dedup: Dedup) -
     }
 }
 
+/// Makes one query of a shape: its text and time window.
+type Shape = Box<dyn Fn(&mut Rng) -> (String, TimeRange)>;
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -546,7 +549,7 @@ fn main() {
     let searcher = index.searcher(false).expect("searcher");
     let newest = searcher.newest().expect("newest");
     let mut rng = Rng(42);
-    let shapes: Vec<(&str, Box<dyn Fn(&mut Rng) -> (String, TimeRange)>)> = vec![
+    let shapes: Vec<(&str, Shape)> = vec![
         (
             "term",
             Box::new(|r: &mut Rng| (format!("user.name:{}", r.pick(USERS)), TimeRange::default())),
