@@ -608,8 +608,7 @@ fn main() {
             let (text, range) = make(&mut rng);
             let t = Instant::now();
             let q = Query::parse(&text, index.schema()).expect("query");
-            let h = searcher.hits(&q, range, 100).expect("search");
-            let total = searcher.count(&q, range).expect("count");
+            let (h, total) = searcher.hits_counted(&q, range, 0, 100).expect("search");
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             // The first rounds warm the page cache; keep the rest.
             if round >= 10 {
