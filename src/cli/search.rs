@@ -32,7 +32,7 @@ Query syntax (fields are the dotted names of `lateral events` output):
   event.code: IN [4624 4625 4648]     any of
   source.ip:10.0.1.4                  an address; source.ip:10.0.0.0/8 or 10.0.* a range
   destination.port:[1 TO 1024]        ranges; also >=445, <1024, {a TO b} exclusive
-  process.command_line:\"cmd.exe /c\"  words in order (phrase); \"...\"~2 allows gaps
+  process.command_line:\"cmd.exe /c\"   words in order (phrase); \"...\"~2 allows gaps
   process.command_line:psexe*         wildcards * and ? (within words in text fields)
   user.name:/adm.*/                   regular expression on the lowercased value
   process.command_line:*              the field is present
