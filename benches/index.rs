@@ -14,7 +14,8 @@
 //!
 //! `LATERAL_BENCH_EVENTS=10000000 cargo bench --bench index` for 10M; `-- quick` runs 100k;
 //! `LATERAL_BENCH_MIX=conn` indexes Zeek conn events only (smaller, no rendered messages);
-//! `LATERAL_BENCH_DIR` puts the indexes elsewhere than the temp directory.
+//! `LATERAL_BENCH_DIR` puts the indexes elsewhere than the temp directory;
+//! `LATERAL_BENCH_THREADS=2` runs only the given writer thread counts.
 
 // A benchmark measures wall-clock time; the ban on the clock is for decode and correlate.
 #![allow(clippy::disallowed_methods)]
@@ -349,6 +350,24 @@ fn rss_kib(key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time of this process so far (user + system), in seconds. Other work on the machine
+/// slows wall-clock rates; CPU per event does not move with it.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may contain spaces) end with ')'.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat(5): 12 and 13 after the name; 100 Hz.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 fn dir_bytes(dir: &Path, ext: Option<&str>) -> u64 {
     std::fs::read_dir(dir)
         .into_iter()
@@ -363,6 +382,20 @@ fn dir_bytes(dir: &Path, ext: Option<&str>) -> u64 {
 struct Run {
     secs_commit: f64,
     secs_total: f64,
+    cpu: f64,
+}
+
+impl Run {
+    fn report(&self, label: &str, n: u64) {
+        println!(
+            "{label}: {:>8.0} events/s to the last commit, {:>8.0} with final merges ({:.1}s); CPU {:.1} us/event = {:.0} events/s on 2 busy cores",
+            n as f64 / self.secs_commit,
+            n as f64 / self.secs_total,
+            self.secs_total,
+            self.cpu * 1e6 / n as f64,
+            2.0 * n as f64 / self.cpu
+        );
+    }
 }
 
 fn index_run(dir: &Path, pool: &[Event], n: u64, threads: usize, dedup: Dedup) -> Run {
@@ -375,6 +408,7 @@ fn index_run(dir: &Path, pool: &[Event], n: u64, threads: usize, dedup: Dedup) -
         })
         .expect("writer");
     let t = Instant::now();
+    let cpu0 = cpu_secs();
     for i in 0..n {
         w.add(nth(pool, i)).expect("add");
     }
@@ -386,6 +420,7 @@ fn index_run(dir: &Path, pool: &[Event], n: u64, threads: usize, dedup: Dedup) -
     Run {
         secs_commit,
         secs_total,
+        cpu: cpu_secs() - cpu0,
     }
 }
 
@@ -424,23 +459,36 @@ fn main() {
         / 5000;
     println!("average event as JSON (with original and raw): {avg_json} bytes");
     println!("\n== indexing {n} events ==");
-    let one = tmp.path().join("t1");
-    let r1 = index_run(&one, &pool, n, 1, Dedup::Check);
+    println!("load average before: {}", load_average());
+    // Producing the events (clone of a pool event, fresh id) is part of every run below;
+    // measured alone it is what a decoder would cost instead.
+    let cpu0 = cpu_secs();
+    for i in 0..n.min(200_000) {
+        std::hint::black_box(nth(&pool, i));
+    }
     println!(
-        "1 writer thread : {:>8.0} events/s to the last commit, {:>8.0} events/s with final merges ({:.1}s)",
-        n as f64 / r1.secs_commit,
-        n as f64 / r1.secs_total,
-        r1.secs_total
+        "producing an event (the decoder's share): {:.1} us CPU",
+        (cpu_secs() - cpu0) * 1e6 / n.min(200_000) as f64
     );
-    let _ = std::fs::remove_dir_all(&one);
+    let threads: Vec<usize> = match std::env::var("LATERAL_BENCH_THREADS") {
+        Ok(v) => v.split(',').filter_map(|t| t.trim().parse().ok()).collect(),
+        Err(_) => vec![1, 2],
+    };
     let two = tmp.path().join("t2");
-    let r2 = index_run(&two, &pool, n, 2, Dedup::Check);
-    println!(
-        "2 writer threads: {:>8.0} events/s to the last commit, {:>8.0} events/s with final merges ({:.1}s)",
-        n as f64 / r2.secs_commit,
-        n as f64 / r2.secs_total,
-        r2.secs_total
-    );
+    for &t in &threads {
+        let dir = tmp.path().join(format!("t{t}"));
+        if t != 2 && dir.exists() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        index_run(&dir, &pool, n, t, Dedup::Check).report(&format!("{t} writer thread(s)"), n);
+        if t != 2 {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    if !two.exists() {
+        index_run(&two, &pool, n, 2, Dedup::Check).report("2 writer threads", n);
+    }
+    println!("load average after: {}", load_average());
 
     let all = dir_bytes(&two, None);
     let store = dir_bytes(&two, Some("store"));
@@ -486,8 +534,9 @@ fn main() {
         let dir = tmp.path().join(format!("dedup-{name}"));
         let r = index_run(&dir, &pool, m, 2, mode);
         println!(
-            "dedup {name:<22} {m} events: {:>8.0} events/s",
-            m as f64 / r.secs_total
+            "dedup {name:<22} {m} events: {:>8.0} events/s, CPU {:.1} us/event",
+            m as f64 / r.secs_total,
+            r.cpu * 1e6 / m as f64
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

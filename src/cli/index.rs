@@ -134,7 +134,7 @@ pub fn run(args: &IndexArgs) -> anyhow::Result<ExitCode> {
                 writer.add(ev)?;
                 cp.events += 1;
                 cp.current_events += 1;
-                if cp.events % 1024 == 0 {
+                if cp.events.is_multiple_of(1024) {
                     writer.checkpoint(serde_json::to_vec(&cp)?)?;
                     progress.tick(cp.events, reader.report().bytes.min(*size));
                 }

@@ -3,17 +3,25 @@
 //! Relative times (`--since 2h`) count back from the newest indexed event, not from the
 //! wall clock: event time is what lateral reasons on, so a search over last year's evidence
 //! means the same as one over a live tail (whose newest event is "now").
+//!
+//! [`IndexSearch`] answers the full-screen Search screen from the same index.
+
+// The Search screen shows how long a search took (wall clock); results use event time only.
+#![allow(clippy::disallowed_methods)]
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use super::UsageError;
 use super::hunt::{csv_field, parse_duration};
 use super::output::EventPrinter;
 use crate::event::{Field, Nanos, format_timestamp, parse_timestamp, sanitize};
 use crate::index::{Facet, Index, IndexError, Query, Searcher, TimeRange};
+use crate::tui::msg::{self, Msg, SearchRequest, SearchResults};
 
 /// Query syntax help for `lateral search --help`.
 pub const AFTER_HELP: &str = "\
@@ -339,6 +347,148 @@ fn print_facets(
     }
 }
 
+/// The index of a workspace behind the full-screen Search screen. The index may not exist yet
+/// when the screen starts (a live tail creates it): it is opened on the first search that
+/// finds it, then follows commits by itself.
+pub struct IndexSearch {
+    dir: PathBuf,
+    searcher: Mutex<Option<Arc<Searcher>>>,
+}
+
+impl std::fmt::Debug for IndexSearch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexSearch")
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+/// Facets the Search screen shows.
+const SCREEN_FACETS: [Field; 3] = [Field::HostName, Field::UserName, Field::SourceIp];
+/// Histogram bars the Search screen aims for.
+const SCREEN_BUCKETS: i64 = 60;
+
+impl IndexSearch {
+    /// The searcher for the workspace at `workspace`.
+    pub fn new(workspace: &Path) -> IndexSearch {
+        IndexSearch {
+            dir: workspace.join("index"),
+            searcher: Mutex::new(None),
+        }
+    }
+
+    fn searcher(&self) -> Result<Arc<Searcher>, IndexError> {
+        let mut slot = self
+            .searcher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.clone());
+        }
+        let s = Arc::new(Index::open(&self.dir)?.searcher(true)?);
+        *slot = Some(s.clone());
+        Ok(s)
+    }
+
+    fn run(&self, req: &SearchRequest) -> Result<SearchResults, IndexError> {
+        let started = Instant::now();
+        let s = self.searcher()?;
+        let query = s.parse(&req.query)?;
+        // The request's `until` is exclusive; the index's is inclusive.
+        let range = TimeRange {
+            since: req.since,
+            until: req.until.map(|u| u.saturating_sub(1)),
+        };
+        let total = s.count(&query, range)?;
+        let hits = s
+            .hits_page(&query, range, req.offset, req.limit)?
+            .into_iter()
+            .map(|h| h.event)
+            .collect();
+        let histogram = match s.time_span(&query, range)? {
+            Some((first, last)) => s
+                .histogram(&query, range, bucket_for(last - first))?
+                .into_iter()
+                .map(|(start, count)| msg::Bucket { start, count })
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut facets = Vec::with_capacity(SCREEN_FACETS.len());
+        for field in SCREEN_FACETS {
+            let f = s.facet(&query, range, field, 5)?;
+            facets.push(msg::Facet {
+                field,
+                values: f.values,
+            });
+        }
+        Ok(SearchResults {
+            generation: req.generation,
+            query: req.query.clone(),
+            offset: req.offset,
+            total,
+            hits,
+            histogram,
+            facets,
+            took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+}
+
+/// A round bucket giving about [`SCREEN_BUCKETS`] bars over `span`.
+fn bucket_for(span: Nanos) -> Nanos {
+    const S: i64 = 1_000_000_000;
+    let want = span / SCREEN_BUCKETS;
+    [
+        S,
+        5 * S,
+        10 * S,
+        30 * S,
+        60 * S,
+        300 * S,
+        600 * S,
+        1800 * S,
+        3600 * S,
+        3 * 3600 * S,
+        6 * 3600 * S,
+        12 * 3600 * S,
+        86_400 * S,
+        7 * 86_400 * S,
+    ]
+    .into_iter()
+    .find(|&b| b >= want)
+    .unwrap_or(30 * 86_400 * S)
+}
+
+impl super::screen::Searcher for IndexSearch {
+    fn search(&self, req: &SearchRequest) -> Msg {
+        match self.run(req) {
+            Ok(results) => Msg::SearchResults(results),
+            Err(e) => Msg::SearchFailed {
+                generation: req.generation,
+                position: e.query_position().map(|pos| {
+                    req.query
+                        .get(..pos.min(req.query.len()))
+                        .map_or(pos, |s| s.chars().count())
+                }),
+                message: e.to_string(),
+            },
+        }
+    }
+
+    fn load(&self, event_id: &str) -> Msg {
+        let found = self.searcher().and_then(|s| {
+            let q = Query::ids(s.index().schema(), &[event_id]);
+            s.hits(&q, TimeRange::default(), 1)
+        });
+        match found.ok().and_then(|hits| hits.into_iter().next()) {
+            Some(hit) => Msg::EventLoaded(Box::new(hit.event)),
+            None => Msg::EventNotFound {
+                event_id: event_id.to_string(),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,6 +505,72 @@ mod tests {
         let day_end = resolve_time("2024-05-01", newest, true).unwrap();
         assert_eq!(format_timestamp(day_end), "2024-05-01T23:59:59.999999999Z");
         assert!(resolve_time("yesterday", newest, false).is_err());
+    }
+
+    #[test]
+    fn screen_buckets_are_round_and_about_sixty() {
+        let s = 1_000_000_000;
+        assert_eq!(bucket_for(0), s);
+        assert_eq!(bucket_for(3600 * s), 60 * s);
+        assert_eq!(bucket_for(86_400 * s), 1800 * s);
+    }
+
+    #[test]
+    fn the_screen_searches_and_loads_events_from_the_index() {
+        use super::super::screen::Searcher as _;
+        use crate::event::Event;
+        use crate::index::WriterConfig;
+        let dir = tempfile::tempdir().unwrap();
+        let screen = IndexSearch::new(dir.path());
+        let req = SearchRequest {
+            generation: 7,
+            query: "user.name:bob".into(),
+            since: None,
+            until: None,
+            offset: 0,
+            limit: 2,
+        };
+        // No index yet: a failure the screen can show, not a panic.
+        assert!(matches!(
+            screen.search(&req),
+            Msg::SearchFailed { generation: 7, .. }
+        ));
+        let index = Index::open_or_create(&dir.path().join("index")).unwrap();
+        let mut w = index.writer(WriterConfig::default()).unwrap();
+        for i in 0..5i64 {
+            let mut e = Event::new(i * 60_000_000_000);
+            e.id = format!("ab-{i}");
+            e.set(Field::UserName, if i < 3 { "bob" } else { "eve" });
+            e.set(Field::HostName, "ws01");
+            w.add(e).unwrap();
+        }
+        w.finish().unwrap();
+        let Msg::SearchResults(r) = screen.search(&req) else {
+            panic!("no results");
+        };
+        assert_eq!((r.generation, r.total, r.hits.len()), (7, 3, 2));
+        assert_eq!(r.hits[0].id, "ab-2");
+        assert_eq!(r.histogram.iter().map(|b| b.count).sum::<u64>(), 3);
+        assert_eq!(r.facets[0].values, [("ws01".to_string(), 3)]);
+        let page = screen.search(&SearchRequest {
+            offset: 2,
+            ..req.clone()
+        });
+        let Msg::SearchResults(p) = page else {
+            panic!()
+        };
+        assert_eq!(p.hits.len(), 1);
+        assert_eq!(p.hits[0].id, "ab-0");
+        let bad = screen.search(&SearchRequest {
+            query: "user.nme:bob".into(),
+            ..req
+        });
+        assert!(
+            matches!(bad, Msg::SearchFailed { position: Some(0), ref message, .. } if message.contains("user.name")),
+            "{bad:?}"
+        );
+        assert!(matches!(screen.load("ab-4"), Msg::EventLoaded(e) if e.id == "ab-4"));
+        assert!(matches!(screen.load("ab-9"), Msg::EventNotFound { .. }));
     }
 
     #[test]

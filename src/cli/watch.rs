@@ -165,7 +165,17 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
     if args.headless {
         return headless(args);
     }
-    super::screen::run(args, None)
+    // The Search screen reads the workspace's index (written by `lateral index`, `hunt
+    // --workspace`, or the live pipeline).
+    let searcher = args
+        .workspace
+        .clone()
+        .or_else(Workspace::default_dir)
+        .map(|dir| {
+            std::sync::Arc::new(super::search::IndexSearch::new(&dir))
+                as std::sync::Arc<dyn super::screen::Searcher>
+        });
+    super::screen::run(args, searcher)
 }
 
 /// `--headless`: session changes as JSON lines on stdout, problems on stderr.

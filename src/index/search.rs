@@ -166,12 +166,24 @@ impl Searcher {
         range: TimeRange,
         limit: usize,
     ) -> Result<Vec<Hit>, IndexError> {
+        self.hits_page(query, range, 0, limit)
+    }
+
+    /// A page of matching events, newest first: `limit` of them after skipping `offset`.
+    pub fn hits_page(
+        &self,
+        query: &Query,
+        range: TimeRange,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Hit>, IndexError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();
         let q = self.filtered(query, range);
         let top = TopDocs::with_limit(limit)
+            .and_offset(offset)
             .order_by_fast_field::<DateTime>(Field::Timestamp.name(), Order::Desc);
         let found = searcher.search(q.as_ref(), &top).map_err(|e| self.err(e))?;
         let mut hits = Vec::with_capacity(found.len());
@@ -197,6 +209,29 @@ impl Searcher {
                 doc: format!("{}/{}", addr.segment_ord, addr.doc_id),
                 reason,
             })
+    }
+
+    /// Event times of the oldest and newest matching events.
+    pub fn time_span(
+        &self,
+        query: &Query,
+        range: TimeRange,
+    ) -> Result<Option<(Nanos, Nanos)>, IndexError> {
+        let searcher = self.reader.searcher();
+        let q = self.filtered(query, range);
+        let mut ends = [None, None];
+        for (slot, order) in ends.iter_mut().zip([Order::Asc, Order::Desc]) {
+            let top = TopDocs::with_limit(1)
+                .order_by_fast_field::<DateTime>(Field::Timestamp.name(), order);
+            let found = searcher.search(q.as_ref(), &top).map_err(|e| self.err(e))?;
+            *slot = found
+                .first()
+                .and_then(|(t, _)| t.map(|t| t.into_timestamp_nanos()));
+        }
+        Ok(match ends {
+            [Some(a), Some(b)] => Some((a, b)),
+            _ => None,
+        })
     }
 
     /// How many events match.
