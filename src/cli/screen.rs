@@ -51,85 +51,6 @@ pub trait Searcher: Send + Sync {
     fn load(&self, event_id: &str) -> Msg;
 }
 
-/// Searches the workspace's tantivy index.
-struct IndexSearcher(crate::index::Searcher);
-
-impl Searcher for IndexSearcher {
-    fn search(&self, req: &SearchRequest) -> Msg {
-        let started = Instant::now();
-        let failed = |e: crate::index::IndexError| Msg::SearchFailed {
-            generation: req.generation,
-            position: e.query_position(),
-            message: e.to_string(),
-        };
-        let _ = self.0.reload();
-        let query = match self.0.parse(&req.query) {
-            Ok(q) => q,
-            Err(e) => return failed(e),
-        };
-        let range = crate::index::TimeRange {
-            since: req.since,
-            until: req.until,
-        };
-        let hits = match self.0.hits(&query, range, req.offset + req.limit) {
-            Ok(h) => h,
-            Err(e) => return failed(e),
-        };
-        let total = self.0.count(&query, range).unwrap_or(hits.len() as u64);
-        let events: Vec<crate::event::Event> =
-            hits.into_iter().skip(req.offset).map(|h| h.event).collect();
-        // About sixty buckets over the span of the results (at least a second each).
-        let (mut histogram, mut facets) = (Vec::new(), Vec::new());
-        if req.offset == 0 {
-            // The span of the time range asked for, else of the hits on this page.
-            let newest = req.until.or(events.first().map(|e| e.timestamp));
-            let oldest = req.since.or(events.last().map(|e| e.timestamp));
-            if let (Some(n), Some(o)) = (newest, oldest) {
-                let bucket = ((n - o) / 60).max(1_000_000_000);
-                if let Ok(b) = self.0.histogram(&query, range, bucket) {
-                    histogram = b
-                        .into_iter()
-                        .map(|(start, count)| crate::tui::msg::Bucket { start, count })
-                        .collect();
-                }
-            }
-            for field in [
-                crate::event::Field::HostName,
-                crate::event::Field::UserName,
-                crate::event::Field::SourceIp,
-            ] {
-                if let Ok(f) = self.0.facet(&query, range, field, 5) {
-                    facets.push(crate::tui::msg::Facet {
-                        field,
-                        values: f.values,
-                    });
-                }
-            }
-        }
-        Msg::SearchResults(crate::tui::msg::SearchResults {
-            generation: req.generation,
-            query: req.query.clone(),
-            offset: req.offset,
-            total,
-            hits: events,
-            histogram,
-            facets,
-            took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        })
-    }
-
-    fn load(&self, event_id: &str) -> Msg {
-        let _ = self.0.reload();
-        let query = crate::index::Query::ids(self.0.index().schema(), &[event_id]);
-        match self.0.hits(&query, crate::index::TimeRange::default(), 1) {
-            Ok(mut h) if !h.is_empty() => Msg::EventLoaded(Box::new(h.remove(0).event)),
-            _ => Msg::EventNotFound {
-                event_id: event_id.to_string(),
-            },
-        }
-    }
-}
-
 /// Frame budget: at most ~30 frames a second.
 const FRAME: Duration = Duration::from_millis(33);
 
@@ -158,10 +79,7 @@ pub fn run(args: &WatchArgs, searcher: Option<Arc<dyn Searcher>>) -> anyhow::Res
 
     let index = super::watch::open_index(&live.workspace);
     let searcher: Option<Arc<dyn Searcher>> = searcher.or_else(|| {
-        let idx =
-            crate::index::Index::open_or_create(&super::index::index_dir(&live.workspace)).ok()?;
-        let s = idx.searcher(true).ok()?;
-        Some(Arc::new(IndexSearcher(s)) as Arc<dyn Searcher>)
+        Some(Arc::new(super::search::IndexSearch::new(live.workspace.dir())) as Arc<dyn Searcher>)
     });
     let pipeline = Pipeline {
         engine,
