@@ -124,3 +124,100 @@ fn plain_sigma_rules_find_lateral_movement_on_the_corpus() {
         "false positives: {false_positives:#?}"
     );
 }
+
+/// The index only narrows: on every corpus event, every rule that matches when evaluated
+/// directly is among the index's candidates (shipped rules and our Sigma fixtures alike).
+#[test]
+fn index_never_hides_a_match() {
+    use lateral::correlate::detection::FieldRef;
+    use lateral::correlate::sigma::index::{Entry, Index};
+    use lateral::correlate::sigma::mapping::Source;
+    use lateral::event::Field;
+    let Some(dir) = corpus_dir() else { return };
+    let (rules, _) = lateral::correlate::builtin::rules();
+    let sources: Vec<Vec<Source>> = rules
+        .iter()
+        .map(|r| {
+            r.logsource
+                .datasets
+                .iter()
+                .map(|d| Source {
+                    dataset: Some(d.clone()),
+                    module: None,
+                    codes: Vec::new(),
+                    conditions: Vec::new(),
+                    profile: String::new(),
+                })
+                .collect()
+        })
+        .collect();
+    let mut index = Index::build(
+        rules
+            .iter()
+            .zip(&sources)
+            .enumerate()
+            .map(|(i, (r, s))| Entry {
+                rule: i as u32,
+                variant: 0,
+                sources: s,
+                detection: &r.detection,
+                event_id_field: Some(FieldRef::Normalized(Field::EventCode)),
+            }),
+    )
+    .unwrap();
+    let mut texts: Vec<(String, String)> = RULES
+        .iter()
+        .map(|(n, t)| ((*n).to_string(), (*t).to_string()))
+        .collect();
+    texts.push((
+        "modifiers.yml".into(),
+        include_str!("fixtures-sigma/modifiers/modifiers.yml").into(),
+    ));
+    let mut opts = LoadOptions::default();
+    opts.placeholders
+        .insert("Administrators".into(), vec!["CORP\\adm-*".into()]);
+    let mut set = sigma::load(&texts, &Mapping::builtin().unwrap(), &opts);
+    let (readers, _) = batch::open_paths(&[dir], &BatchOptions::default());
+    let (mut events, mut checked) = (0u64, 0u64);
+    for ev in Merge::new(readers) {
+        events += 1;
+        let cands: Vec<usize> = index
+            .candidates(&ev)
+            .iter()
+            .map(|t| t.rule as usize)
+            .collect();
+        for (i, r) in rules.iter().enumerate() {
+            if r.logsource.datasets.is_empty() || !r.admits(&ev) || !r.detection.matches(&ev) {
+                continue;
+            }
+            checked += 1;
+            assert!(
+                cands.contains(&i),
+                "{} matches {} but is not a candidate",
+                r.id,
+                ev.id
+            );
+        }
+        let hits: Vec<usize> = set
+            .observe(&ev)
+            .map(|o| o.hits.iter().map(|h| h.rule).collect())
+            .unwrap_or_default();
+        for i in 0..set.rules.len() {
+            // Rules that only feed correlations report no hits of their own.
+            if set.rules[i].emit
+                && let Some(v) = set.variant_for(i, &ev)
+                && v.detection.matches(&ev)
+            {
+                checked += 1;
+                assert!(
+                    hits.contains(&i),
+                    "{} matches {} but was not found",
+                    set.rules[i].meta.id,
+                    ev.id
+                );
+            }
+        }
+    }
+    eprintln!("{events} corpus events, {checked} direct matches all found through the index");
+    assert!(checked > 100);
+}

@@ -264,9 +264,7 @@ fn temporal_any_order_within_the_timespan() {
     );
     assert!(fired(&s, "corr-recon").is_empty());
     // A count condition and a boolean expression.
-    let two = TEMPORAL
-        .replace("level: medium", "level: medium")
-        .replace("timespan: 5m", "timespan: 5m\n  condition: {gte: 2}");
+    let two = TEMPORAL.replace("timespan: 5m", "timespan: 5m\n  condition: {gte: 2}");
     let s = run(
         &mut engine(&two),
         &[a(0, "nltest.exe"), a(60, "whoami.exe")],

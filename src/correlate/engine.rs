@@ -354,6 +354,9 @@ pub struct Engine {
     rules: Vec<Rule>,
     by_dataset: HashMap<String, Vec<usize>>,
     any_dataset: Vec<usize>,
+    /// The rules with datasets, indexed by dataset, event code and literal values (the index
+    /// Sigma rules use): an event is checked only against rules that can match it.
+    index: Option<super::sigma::index::Index>,
     buffer: BinaryHeap<Reverse<Pending>>,
     seq: u64,
     max_ts: Option<Nanos>,
@@ -404,11 +407,13 @@ impl Engine {
                 }
             }
         }
+        let index = rule_index(&rules);
         Engine {
             config,
             rules,
             by_dataset,
             any_dataset,
+            index,
             buffer: BinaryHeap::new(),
             seq: 0,
             max_ts: None,
@@ -470,16 +475,31 @@ impl Engine {
     }
 
     /// Match an event against the rules it can meet (no state involved).
-    fn match_rules(&self, ev: &Event) -> Vec<(usize, Vec<String>)> {
+    fn match_rules(&mut self, ev: &Event) -> Vec<(usize, Vec<String>)> {
         let dataset = ev.str(Field::EventDataset).unwrap_or("");
-        let candidates = self
-            .by_dataset
-            .get(dataset)
-            .into_iter()
-            .flatten()
-            .chain(&self.any_dataset);
-        let mut out = Vec::new();
+        let indexed: Vec<usize>;
+        let candidates: Box<dyn Iterator<Item = &usize>> = match self.index.as_mut() {
+            Some(index) => {
+                indexed = index
+                    .candidates(ev)
+                    .iter()
+                    .map(|t| t.rule as usize)
+                    .collect();
+                Box::new(indexed.iter().chain(&self.any_dataset))
+            }
+            None => Box::new(
+                self.by_dataset
+                    .get(dataset)
+                    .into_iter()
+                    .flatten()
+                    .chain(&self.any_dataset),
+            ),
+        };
+        let mut out: Vec<(usize, Vec<String>)> = Vec::new();
         for &i in candidates {
+            if out.iter().any(|(j, _)| *j == i) {
+                continue;
+            }
             let Some(rule) = self.rules.get(i) else {
                 continue;
             };
@@ -1370,6 +1390,43 @@ fn detector_fired(d: &Detector, explanation: String) -> Fired {
         count: 1,
         explanation: format!("{} ({}): {explanation}", d.title, d.id),
     }
+}
+
+/// Index the rules that name datasets (the others are checked on every event). `None` when the
+/// index cannot be built: matching then falls back to the dataset lists.
+fn rule_index(rules: &[Rule]) -> Option<super::sigma::index::Index> {
+    use super::detection::FieldRef;
+    use super::sigma::index::{Entry, Index};
+    use super::sigma::mapping::Source;
+    let sources: Vec<Vec<Source>> = rules
+        .iter()
+        .map(|r| {
+            r.logsource
+                .datasets
+                .iter()
+                .map(|d| Source {
+                    dataset: Some(d.clone()),
+                    module: None,
+                    codes: Vec::new(),
+                    conditions: Vec::new(),
+                    profile: String::new(),
+                })
+                .collect()
+        })
+        .collect();
+    let entries = rules
+        .iter()
+        .zip(&sources)
+        .enumerate()
+        .filter(|(_, (_, s))| !s.is_empty())
+        .map(|(i, (r, s))| Entry {
+            rule: i as u32,
+            variant: 0,
+            sources: s,
+            detection: &r.detection,
+            event_id_field: Some(FieldRef::Normalized(Field::EventCode)),
+        });
+    Index::build(entries).ok()
 }
 
 fn sigma_fired(meta: &super::sigma::Meta, what: String) -> Fired {

@@ -211,7 +211,10 @@ impl Index {
                         .get_or_insert_with(BucketBuilder::default)
                         .add(target, anchor.as_deref()),
                     Some(codes) => {
-                        let mut codes = codes;
+                        // Codes compare case-insensitively (auditd's are upper case, the
+                        // values a detection requires are lower-cased).
+                        let mut codes: Vec<String> =
+                            codes.iter().map(|c| c.to_ascii_lowercase()).collect();
                         codes.sort();
                         codes.dedup();
                         for c in codes {
@@ -256,7 +259,13 @@ impl Index {
             self.stamp.iter_mut().for_each(|s| *s = 0);
             self.generation = 1;
         }
-        let code = ev.str(Field::EventCode);
+        let code = ev.str(Field::EventCode).map(|c| {
+            if c.bytes().any(|b| b.is_ascii_uppercase()) {
+                std::borrow::Cow::Owned(c.to_ascii_lowercase())
+            } else {
+                std::borrow::Cow::Borrowed(c)
+            }
+        });
         let mut buckets: Vec<&Bucket> = Vec::with_capacity(4);
         for (map, key) in [
             (&self.datasets, ev.str(Field::EventDataset)),
@@ -266,7 +275,7 @@ impl Index {
                 if let Some(any) = &b.any {
                     buckets.push(any);
                 }
-                if let Some(c) = code.and_then(|c| b.by_code.get(c)) {
+                if let Some(c) = code.as_deref().and_then(|c| b.by_code.get(c)) {
                     buckets.push(c);
                 }
             }
