@@ -90,6 +90,10 @@ pub struct SigmaArgs {
     /// Least Sigma rule level to run (informational, low, medium, high, critical).
     #[arg(long, default_value = "info", value_name = "LEVEL")]
     pub sigma_min_level: Severity,
+    /// Values of a Sigma `%placeholder%` for the `expand` modifier, e.g.
+    /// `Administrators=CORP\adm-*,CORP\Administrator`. Repeatable.
+    #[arg(long, value_name = "NAME=VALUES")]
+    pub sigma_placeholder: Vec<String>,
 }
 
 /// `lateral rules`.

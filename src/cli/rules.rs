@@ -62,11 +62,22 @@ pub fn load_mapping(path: Option<&Path>) -> anyhow::Result<Mapping> {
 pub fn load_sigma(paths: &[PathBuf], args: &SigmaArgs) -> anyhow::Result<Ruleset> {
     let mapping = load_mapping(args.sigma_mapping.as_deref())?;
     let (texts, read_errors) = read_rule_files(paths);
-    let opts = LoadOptions {
+    let mut opts = LoadOptions {
         statuses: args.sigma_status.clone(),
         min_level: args.sigma_min_level,
         ..LoadOptions::default()
     };
+    for p in &args.sigma_placeholder {
+        let (name, values) = p.split_once('=').ok_or_else(|| {
+            UsageError(format!(
+                "--sigma-placeholder `{p}`: expected NAME=VALUE[,VALUE...]"
+            ))
+        })?;
+        opts.placeholders
+            .entry(name.trim_matches('%').to_string())
+            .or_default()
+            .extend(values.split(',').map(str::to_string));
+    }
     let mut set = sigma::load(&texts, &mapping, &opts);
     for e in read_errors {
         let file = match &e {
