@@ -10,6 +10,7 @@ pub mod hunt;
 pub mod index;
 pub mod output;
 pub mod pipeline;
+pub mod rules;
 mod screen;
 pub mod search;
 pub mod tail;
@@ -35,6 +36,10 @@ Examples:
   lateral tail /var/log/zeek/ --include '*.log' --stats   follow live logs across rotation
   lateral index logs/ --workspace ws/          index every event for searching
   lateral search 'user.name:pgustavo AND event.code:4624' --workspace ws/ --since 2h
+  lateral hunt evtx/ --sigma sigma/rules/windows/  also run community Sigma rules
+  lateral rules list --sigma sigma/rules/       every rule: loaded, unsupported (why), invalid
+  lateral rules lint my-rules/                  report invalid rules (exit 1 if any)
+  lateral rules test rule.yml Security.evtx     which events match a rule, and why (not)
 ";
 
 /// Hunt lateral movement in security logs, live, from the terminal.
@@ -101,6 +106,11 @@ pub enum Command {
     /// Works while another process writes the index.
     #[command(after_help = search::AFTER_HELP)]
     Search(search::SearchArgs),
+    /// List, lint and test rules (shipped, `--rules` and Sigma).
+    #[command(
+        after_help = "Exit status: 0 done; 1 `lint` found invalid rules, or input could not be read; 2 usage error."
+    )]
+    Rules(RulesArgs),
 }
 
 /// `lateral demo`.
@@ -162,6 +172,82 @@ pub struct WatchArgs {
     /// Allowed lateness of out-of-order events (event time).
     #[arg(long, default_value = "2m", value_name = "DURATION")]
     pub lateness: String,
+}
+
+/// Options for community Sigma rules (`--sigma`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SigmaArgs {
+    /// Field and log-source mapping for Sigma rules (default: the one shipped in lateral).
+    #[arg(long, value_name = "FILE")]
+    pub sigma_mapping: Option<PathBuf>,
+    /// Sigma rule statuses to run (comma separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "stable,test,experimental",
+        value_name = "STATUS"
+    )]
+    pub sigma_status: Vec<String>,
+    /// Least Sigma rule level to run (informational, low, medium, high, critical).
+    #[arg(long, default_value = "info", value_name = "LEVEL")]
+    pub sigma_min_level: Severity,
+    /// Values of a Sigma `%placeholder%` for the `expand` modifier, e.g.
+    /// `Administrators=CORP\adm-*,CORP\Administrator`. Repeatable.
+    #[arg(long, value_name = "NAME=VALUES")]
+    pub sigma_placeholder: Vec<String>,
+}
+
+/// `lateral rules`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RulesArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+/// `lateral rules` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum RulesCommand {
+    /// List every rule: id, title, level, log source, and whether it runs (or why not).
+    List {
+        /// Also list the Sigma rules under these files or directories. Repeatable.
+        #[arg(long, value_name = "DIR")]
+        sigma: Vec<PathBuf>,
+        /// Run the status filter on nothing: list deprecated and unsupported rules as loaded.
+        #[arg(long)]
+        all_statuses: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        opts: SigmaArgs,
+    },
+    /// Report every invalid Sigma rule with file, line and reason (exit 1 if any).
+    Lint {
+        /// Rule files or directories.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        opts: SigmaArgs,
+    },
+    /// Show which events of PATH match a rule and why, and for events of the rule's log source
+    /// that do not match, which search failed.
+    Test {
+        /// The rule file (rules, correlations and filters; multi-document).
+        #[arg(value_name = "RULE.yml")]
+        rule: PathBuf,
+        /// Log files or directories.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Non-matching events explained at most.
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        limit: usize,
+        /// Explain matching events only.
+        #[arg(long)]
+        matches_only: bool,
+        #[command(flatten)]
+        opts: SigmaArgs,
+    },
 }
 
 /// `lateral case`.
@@ -309,6 +395,12 @@ pub struct HuntArgs {
     /// More rule files (YAML, Sigma detection syntax); searched recursively. Repeatable.
     #[arg(long, value_name = "DIR")]
     pub rules: Vec<PathBuf>,
+    /// Community Sigma rules (SigmaHQ format, with v2 correlations) to run as well: files or
+    /// directories, searched recursively. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sigma_args: SigmaArgs,
     /// Only print sessions at or above this severity (info, low, medium, high, critical).
     #[arg(long, default_value = "low", value_name = "LEVEL")]
     pub min_severity: Severity,
@@ -418,6 +510,7 @@ pub fn run() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Index(args) => index::run(&args),
         Command::Search(args) => search::run(&args),
+        Command::Rules(args) => rules::run(&args),
         Command::Formats => {
             output::print_formats();
             Ok(ExitCode::SUCCESS)
