@@ -86,6 +86,9 @@ const CMDS: &[&str] = &[
     "C:\\Windows\\explorer.exe",
 ];
 
+/// Builds one random query of a shape (text and time range).
+type QueryShape = Box<dyn Fn(&mut Rng) -> (String, TimeRange)>;
+
 fn ip(rng: &mut Rng) -> String {
     format!(
         "10.{}.{}.{}",
@@ -546,7 +549,7 @@ fn main() {
     let searcher = index.searcher(false).expect("searcher");
     let newest = searcher.newest().expect("newest");
     let mut rng = Rng(42);
-    let shapes: Vec<(&str, Box<dyn Fn(&mut Rng) -> (String, TimeRange)>)> = vec![
+    let shapes: Vec<(&str, QueryShape)> = vec![
         (
             "term",
             Box::new(|r: &mut Rng| (format!("user.name:{}", r.pick(USERS)), TimeRange::default())),

@@ -1,6 +1,7 @@
 //! `lateral index` and `lateral search` as a user runs them, readers next to a writer, and
 //! `lateral hunt --workspace` feeding the index.
 
+#![allow(clippy::disallowed_methods)] // waits and measures on the wall clock
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::path::{Path, PathBuf};

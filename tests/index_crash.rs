@@ -2,6 +2,7 @@
 //! exactly the events its last commit's checkpoint says were read — no event lost, none twice —
 //! and running the same command again completes the index.
 
+#![allow(clippy::disallowed_methods)] // waits and measures on the wall clock
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::collections::hash_map::RandomState;

@@ -187,10 +187,10 @@ impl Pipeline {
                 self.save(&sessions);
             }
         }
-        if let Some(w) = self.index.take() {
-            if let Err(e) = w.finish() {
-                let _ = send(PipeOut::Problem(format!("search index: {e}")));
-            }
+        if let Some(w) = self.index.take()
+            && let Err(e) = w.finish()
+        {
+            let _ = send(PipeOut::Problem(format!("search index: {e}")));
         }
         let final_changes = self.engine.flush_buffer();
         for c in &final_changes {
