@@ -67,11 +67,18 @@ fn make(i: u64) -> Event {
         _ => {
             e.set(Field::EventModule, "windows");
             e.set(Field::EventDataset, "windows.security");
-            e.set(Field::EventCode, if i % 7 == 0 { "4625" } else { "4624" });
+            e.set(
+                Field::EventCode,
+                if i.is_multiple_of(7) { "4625" } else { "4624" },
+            );
             e.set(Field::EventCategory, "authentication");
             e.set(
                 Field::EventOutcome,
-                if i % 7 == 0 { "failure" } else { "success" },
+                if i.is_multiple_of(7) {
+                    "failure"
+                } else {
+                    "success"
+                },
             );
             e.set(Field::LogonType, 3i64);
             e.set(Field::HostName, format!("srv{}", i % 60));

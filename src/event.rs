@@ -508,7 +508,7 @@ impl Cidr {
 }
 
 /// One normalized event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Event {
     /// Event time, UTC nanoseconds (`@timestamp`).
     pub timestamp: Nanos,
@@ -522,18 +522,6 @@ pub struct Event {
     pub original: Vec<(String, serde_json::Value)>,
     /// The raw record text, at most [`RAW_LIMIT`] bytes.
     pub raw: Option<String>,
-}
-
-impl Default for Event {
-    fn default() -> Self {
-        Event {
-            timestamp: 0,
-            id: String::new(),
-            values: Vec::new(),
-            original: Vec::new(),
-            raw: None,
-        }
-    }
 }
 
 impl Event {

@@ -15,6 +15,8 @@
 //!   the decoders, counting errors per source.
 //! - [`correlate`]: rules, the event-time correlation engine and the sessions it reports.
 //! - [`triage`]: checklists, cases, response artifacts and reports.
+//! - [`simulate`]: synthetic logs with known ground truth: the `samples/` day and the scale
+//!   workloads of `lateral simulate` and `lateral bench`.
 //! - [`cli`]: the command line (`lateral events`, ...), built on the modules above.
 
 pub mod cli;
@@ -22,4 +24,5 @@ pub mod correlate;
 pub mod decode;
 pub mod event;
 pub mod ingest;
+pub mod simulate;
 pub mod triage;

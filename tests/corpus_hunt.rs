@@ -125,7 +125,7 @@ fn corpus_scorecard() {
                 .or_insert_with(|| hunt(&[capture]))
                 .clone()
         } else {
-            hunt(&[path.clone()])
+            hunt(std::slice::from_ref(&path))
         };
         let per_file_lm = if rel.contains("/compound/") {
             hunt(&[path]).iter().any(Session::is_lateral_movement)

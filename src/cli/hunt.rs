@@ -106,7 +106,7 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
     for ev in merge.by_ref() {
         events += 1;
         engine.observe(&ev);
-        if events % 4096 == 0 {
+        if events.is_multiple_of(4096) {
             progress.tick(events, engine.stats().sessions);
         }
     }
