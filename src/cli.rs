@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod rules;
 mod screen;
 pub mod search;
+pub mod simulate;
 pub mod tail;
 pub mod watch;
 pub mod workspace;
@@ -111,6 +112,8 @@ pub enum Command {
         after_help = "Exit status: 0 done; 1 `lint` found invalid rules, or input could not be read; 2 usage error."
     )]
     Rules(RulesArgs),
+    /// Write synthetic multi-format logs with planted attack chains and their ground truth.
+    Simulate(SimulateArgs),
 }
 
 /// `lateral demo`.
@@ -248,6 +251,32 @@ pub enum RulesCommand {
         #[command(flatten)]
         opts: SigmaArgs,
     },
+}
+
+/// `lateral simulate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimulateArgs {
+    /// Output directory: logs go to DIR/logs/, the planted chains to DIR/ground-truth.jsonl.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Events to write (decoded events, planted chains included).
+    #[arg(long, value_name = "N", required_unless_present = "samples")]
+    pub events: Option<u64>,
+    /// Append live at R events per second, stamped with the wall clock, until N are written.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Machines and pods in the simulated company.
+    #[arg(long, value_name = "H", default_value_t = 60)]
+    pub hosts: usize,
+    /// Attack chains to plant (cycling through every chain case and threshold story).
+    #[arg(long, value_name = "K", default_value_t = 9)]
+    pub attacks: usize,
+    /// Seed: the same seed writes the same bytes (batch mode).
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// Write the bundled sample day (what `samples/` holds) instead of a workload.
+    #[arg(long, conflicts_with_all = ["events", "rate"])]
+    pub samples: bool,
 }
 
 /// `lateral case`.
@@ -511,6 +540,7 @@ pub fn run() -> ExitCode {
         Command::Index(args) => index::run(&args),
         Command::Search(args) => search::run(&args),
         Command::Rules(args) => rules::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
         Command::Formats => {
             output::print_formats();
             Ok(ExitCode::SUCCESS)
