@@ -1,6 +1,6 @@
 //! Printers shared by the headless commands: events as JSON lines or a table, and per-source
 //! summaries on stderr. Everything that came from a log is passed through
-//! [`sanitize`](crate::event::sanitize) before it reaches a terminal.
+//! [`crate::event::sanitize`] before it reaches a terminal.
 
 use std::io::{self, Write};
 
