@@ -5,7 +5,7 @@
 //! time is an input, and the output is records (bytes plus the file they belong to). Writing
 //! files and pacing a live writer on the wall clock belong to the CLI.
 //!
-//! - [`format`]: one writer per record shape, producing the bytes the real tools write
+//! - [`mod@format`]: one writer per record shape, producing the bytes the real tools write
 //!   (Hubble, Tetragon, Falco, winlogbeat, Zeek TSV and JSON, syslog, auditd, VPC flow logs).
 //! - [`act`]: activities built from those records — a TCP connection as Hubble sees it, a
 //!   PsExec service install, an SSH login on a Linux host — over a registry of files

@@ -571,7 +571,7 @@ pub struct TetraProc<'a> {
     pub cwd: &'a str,
     /// Executable path.
     pub binary: &'a str,
-    /// Arguments (without argv[0]); empty when none.
+    /// Arguments (without `argv[0]`); empty when none.
     pub arguments: &'a str,
     /// Exec time.
     pub start: Nanos,

@@ -2324,7 +2324,6 @@ fn windows_intrusion(sim: &mut Sim, env: &Env, day: Nanos) {
     let t = at(day, 10, 6, 2, 550);
     let pth = sim.sysmon_process(t, ws, m64, "m64.exe  \"sekurlsa::pth /user:svc_backup /domain:CORP /ntlm:9f3e6a2b1c0d4e5f8a7b6c5d4e3f2a1b /run:cmd.exe\" exit", user, &lid, shell, "High");
     let new_lid = logon_id(0x3b8e21);
-    let guid = format!("{{{}}}", sim.rng.uuid());
     sim.win(
         t + 42 * MS,
         ws,
@@ -2364,7 +2363,6 @@ fn windows_intrusion(sim: &mut Sim, env: &Env, day: Nanos) {
         ],
         None,
     );
-    let _ = guid;
     let cmd2 = sim.sysmon_process(
         t + 60 * MS,
         ws,

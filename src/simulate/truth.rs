@@ -35,6 +35,11 @@ pub struct Truth {
     /// Last planted event (event time).
     #[serde(with = "ts")]
     pub last_seen: Nanos,
+    /// Event time of the planted event that completes the story: the session should reach
+    /// its expected severity when this event is processed (what live latency is measured
+    /// from).
+    #[serde(with = "ts")]
+    pub fires_at: Nanos,
     /// Events planted.
     pub events: u64,
     /// In words.

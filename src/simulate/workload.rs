@@ -365,22 +365,50 @@ enum Actor {
 }
 
 impl Actor {
-    /// Mean seconds between two activities at the natural scale, and events per activity.
-    fn natural(self) -> (f64, f64) {
+    /// Mean seconds between two activities at the natural scale (relative weights: a
+    /// workstation's user is busier than a cron daemon).
+    fn natural_gap(self) -> f64 {
         match self {
-            Actor::PodCalls(_) => (20.0, 4.5),
-            Actor::Alb => (4.0, 4.0),
-            Actor::Scrape => (15.0, 3.0),
-            Actor::Probe(_) => (60.0, 4.0),
-            Actor::Falco => (900.0, 1.0),
-            Actor::NodeEgress(_) => (60.0, 2.0),
-            Actor::Workstation(_) => (45.0, 2.5),
-            Actor::Cron(_) => (600.0, 5.0),
-            Actor::Admin => (1800.0, 14.0),
-            Actor::Deploy => (2700.0, 30.0),
-            Actor::Internet => (300.0, 2.0),
+            Actor::PodCalls(_) => 45.0,
+            Actor::Alb => 8.0,
+            Actor::Scrape => 15.0,
+            Actor::Probe(_) => 90.0,
+            Actor::Falco => 900.0,
+            Actor::NodeEgress(_) => 60.0,
+            Actor::Workstation(_) => 12.0,
+            Actor::Cron(_) => 120.0,
+            Actor::Admin => 1800.0,
+            Actor::Deploy => 2700.0,
+            Actor::Internet => 300.0,
         }
     }
+}
+
+/// Mean events one activity of each actor writes, measured by running a few activities on a
+/// scratch generator, so the event-time density (and a live `--rate`) comes out as asked
+/// whatever the activities write. Records later than `horizon` after their activity (an SSH
+/// logout minutes after the login) are not counted: in a run that short they fall after the
+/// end.
+fn calibrate(world: &World, actors: &[Actor], seed: u64, horizon: Nanos) -> Vec<f64> {
+    const RUNS: i64 = 16;
+    let mut scratch = Sim::new(seed ^ 0xca11_b7a7e, "000000000000", "calibration.log");
+    actors
+        .iter()
+        .map(|a| {
+            let mut n = 0u64;
+            for k in 0..RUNS {
+                let t = (k + 1) * 3600 * SEC;
+                background(&mut scratch, world, *a, t);
+                n += scratch
+                    .take()
+                    .iter()
+                    .filter(|r| r.ts - t <= horizon)
+                    .map(|r| u64::from(r.events))
+                    .sum::<u64>();
+            }
+            (n as f64 / RUNS as f64).max(0.1)
+        })
+        .collect()
 }
 
 #[derive(Debug)]
@@ -484,7 +512,7 @@ impl Workload {
             Actor::Deploy,
             Actor::Internet,
         ]);
-        for i in [world.pods.len() - 2, world.pods.len() - 1] {
+        for i in 0..world.pods.len() {
             actors.push(Actor::Probe(i));
         }
         for i in 0..world.nodes.len() {
@@ -496,18 +524,27 @@ impl Workload {
         for i in 0..world.linux.len() {
             actors.push(Actor::Cron(i));
         }
-        let natural_rate: f64 = actors.iter().map(|a| a.natural().1 / a.natural().0).sum();
-
         // Chains first: their events are counted before the background's budget.
         let k = cfg.attacks;
         let min_span = (10 * MIN + k as i64 * 40 * SEC) as f64 / SEC as f64;
         let chain_estimate = (k as u64) * 40;
         let budget = cfg.events.saturating_sub(chain_estimate).max(1);
+        // An activity in the middle of a live run has half the run left for its late records.
+        let horizon = match cfg.rate {
+            Some(r) if r > 0.0 => (budget as f64 / r / 2.0 * SEC as f64) as Nanos,
+            _ => Nanos::MAX / 4,
+        };
+        let per_activity = calibrate(&world, &actors, cfg.seed, horizon);
+        let natural_rate: f64 = actors
+            .iter()
+            .zip(&per_activity)
+            .map(|(a, e)| e / a.natural_gap())
+            .sum();
         let (rate, span_secs) = match cfg.rate {
             Some(r) if r > 0.0 => (r, budget as f64 / r),
             _ => {
-                let natural_span = budget as f64
-                    / (natural_rate * (cfg.hosts.max(12) as f64 / 60.0).max(0.5) * 8.0);
+                // A busy company: eight times the natural pace.
+                let natural_span = budget as f64 / (natural_rate * 8.0);
                 let span = natural_span.max(min_span);
                 (budget as f64 / span, span)
             }
@@ -522,7 +559,7 @@ impl Workload {
             let at = cfg.start
                 + (span as f64 * (0.05 + 0.8 * (j as f64 + 0.5) / k.max(1) as f64)) as Nanos;
             let story = STORIES[j % STORIES.len()];
-            let t = plant(&mut sim, &world, &chain_rng, j, story, at, tempo);
+            let (t, fires_at) = plant(&mut sim, &world, &chain_rng, j, story, at, tempo);
             let recs = sim.take();
             let events: u64 = recs.iter().map(|r| u64::from(r.events)).sum();
             let first = recs.iter().map(|r| r.ts).min().unwrap_or(at);
@@ -531,6 +568,7 @@ impl Workload {
                 events,
                 first_seen: first,
                 last_seen: last,
+                fires_at,
                 ..t
             });
             chain_records.extend(recs);
@@ -541,13 +579,14 @@ impl Workload {
         let scale = natural_rate / rate; // > 1: slower than natural
         let actors: Vec<(Actor, f64)> = actors
             .into_iter()
-            .map(|a| (a, a.natural().0 * scale * SEC as f64))
+            .map(|a| (a, a.natural_gap() * scale * SEC as f64))
             .collect();
         let mut heap = BinaryHeap::with_capacity(actors.len() + chain_records.len());
         let mut seq = 0u64;
         for (i, (_, gap)) in actors.iter().enumerate() {
             seq += 1;
-            let first = cfg.start + sim.rng.exp_gap(*gap);
+            // Activities are written 5 s after their wake-up (see `next_record`).
+            let first = cfg.start - 5 * SEC + sim.rng.exp_gap(*gap);
             heap.push(Reverse(ItemBox(Item::Wake(first, seq, i))));
         }
         for mut r in chain_records {
@@ -603,7 +642,9 @@ impl Workload {
             match item {
                 Item::Rec(r, chain) => {
                     if !chain {
-                        if self.bg_written >= self.bg_budget {
+                        // The budget is spent, or the record (a line some activities write
+                        // just before their own time) falls before the workload's start.
+                        if self.bg_written >= self.bg_budget || r.ts < self.start {
                             continue;
                         }
                         self.bg_written += u64::from(r.events);
@@ -747,26 +788,32 @@ fn background(sim: &mut Sim, w: &World, actor: Actor, t: Nanos) {
             );
         }
         Actor::Probe(i) => {
+            // Exec probes run through the container runtime, so Tetragon sees each one.
             let p = &w.pods[i];
             let node = w.node_of(p);
             let init = sim.pod_init(node, p, "/usr/bin/runc", "init", t - 3600 * SEC);
-            let (script, cli, args) = if p.workload == "postgres" {
-                (
-                    "/opt/bitnami/scripts/postgresql/healthcheck.sh",
-                    "/opt/bitnami/postgresql/bin/pg_isready",
-                    "-U postgres -h 127.0.0.1 -p 5432",
-                )
+            if p.workload == "postgres" || p.workload == "redis" {
+                let (script, cli, args) = if p.workload == "postgres" {
+                    (
+                        "/opt/bitnami/scripts/postgresql/healthcheck.sh",
+                        "/opt/bitnami/postgresql/bin/pg_isready",
+                        "-U postgres -h 127.0.0.1 -p 5432",
+                    )
+                } else {
+                    (
+                        "/opt/bitnami/scripts/ping_readiness_local.sh",
+                        "/opt/bitnami/redis/bin/redis-cli",
+                        "-h localhost -p 6379 ping",
+                    )
+                };
+                let sh = sim.exec(t, node, p, &init, script, "1");
+                let c = sim.exec(t + 3 * MS, node, p, &sh, cli, args);
+                sim.exit(t + 9 * MS, node, p, &c, &sh, 0);
+                sim.exit(t + 11 * MS, node, p, &sh, &init, 0);
             } else {
-                (
-                    "/opt/bitnami/scripts/ping_readiness_local.sh",
-                    "/opt/bitnami/redis/bin/redis-cli",
-                    "-h localhost -p 6379 ping",
-                )
-            };
-            let sh = sim.exec(t, node, p, &init, script, "1");
-            let c = sim.exec(t + 3 * MS, node, p, &sh, cli, args);
-            sim.exit(t + 9 * MS, node, p, &c, &sh, 0);
-            sim.exit(t + 11 * MS, node, p, &sh, &init, 0);
+                let c = sim.exec(t, node, p, &init, "/bin/grpc_health_probe", "-addr=:8080");
+                sim.exit(t + 4 * MS, node, p, &c, &init, 0);
+            }
         }
         Actor::Falco => {
             let p = &w.prometheus;
@@ -1096,12 +1143,14 @@ fn truth(
         rules: rules.iter().map(|r| (*r).to_string()).collect(),
         first_seen: 0,
         last_seen: 0,
+        fires_at: 0,
         events: 0,
         description,
     }
 }
 
-/// Script chain `j` of kind `story` starting at `at`; its records go to `sim.out`.
+/// Script chain `j` of kind `story` starting at `at`; its records go to `sim.out`. Returns
+/// the expected session and the event time of the event that completes it.
 fn plant(
     sim: &mut Sim,
     w: &World,
@@ -1110,7 +1159,7 @@ fn plant(
     story: &str,
     at: Nanos,
     tempo: f64,
-) -> Truth {
+) -> (Truth, Nanos) {
     // Step `s` seconds into the chain, compressed by the tempo.
     let step = |s: f64| at + (s * tempo * SEC as f64) as Nanos;
     let chain_ip = |net: u32| format!("10.{net}.{}.{}", 200 + j / 250, 10 + j % 250);
@@ -1198,23 +1247,26 @@ fn plant(
                             w.nodes[w.nodes.len() - 1].ip
                         ),
                     );
-                    truth(
-                        j,
-                        story,
-                        ctx,
-                        Some(Case::Comprehensive),
-                        Severity::Critical,
-                        "lateral-movement-chain",
-                        &[
-                            "nr-k8s-dns-enumeration",
-                            "ch-k8s-service-account-token",
-                            "ch-cloud-metadata",
-                            "se-discovery-commands",
-                            "ra-ssh-outbound",
-                        ],
-                        format!(
-                            "pod {ns}/{name}: DNS enumeration, service account token, IMDS, whoami/lsmod, then ssh"
+                    (
+                        truth(
+                            j,
+                            story,
+                            ctx,
+                            Some(Case::Comprehensive),
+                            Severity::Critical,
+                            "lateral-movement-chain",
+                            &[
+                                "nr-k8s-dns-enumeration",
+                                "ch-k8s-service-account-token",
+                                "ch-cloud-metadata",
+                                "se-discovery-commands",
+                                "ra-ssh-outbound",
+                            ],
+                            format!(
+                                "pod {ns}/{name}: DNS enumeration, service account token, IMDS, whoami/lsmod, then ssh"
+                            ),
                         ),
+                        step(95.0),
                     )
                 }
                 "credential_based" => {
@@ -1234,17 +1286,20 @@ fn plant(
                         "/usr/bin/scp",
                         &format!("/tmp/.t ops@{}:/tmp/", target.ip),
                     );
-                    truth(
-                        j,
-                        story,
-                        ctx,
-                        Some(Case::CredentialBased),
-                        Severity::Medium,
-                        "lateral-movement-chain",
-                        &["ch-k8s-service-account-token", "ra-ssh-outbound"],
-                        format!(
-                            "pod {ns}/{name}: EKS web identity token read, then scp to another machine"
+                    (
+                        truth(
+                            j,
+                            story,
+                            ctx,
+                            Some(Case::CredentialBased),
+                            Severity::Medium,
+                            "lateral-movement-chain",
+                            &["ch-k8s-service-account-token", "ra-ssh-outbound"],
+                            format!(
+                                "pod {ns}/{name}: EKS web identity token read, then scp to another machine"
+                            ),
                         ),
+                        step(60.0),
                     )
                 }
                 _ => {
@@ -1264,15 +1319,18 @@ fn plant(
                         "/usr/bin/ssh",
                         &format!("ops@{}", target.ip),
                     );
-                    truth(
-                        j,
-                        story,
-                        ctx,
-                        Some(Case::ReconnaissanceAndAccess),
-                        Severity::Medium,
-                        "lateral-movement-chain",
-                        &["nr-scanner", "ra-ssh-outbound"],
-                        format!("pod {ns}/{name}: nc port check, then ssh"),
+                    (
+                        truth(
+                            j,
+                            story,
+                            ctx,
+                            Some(Case::ReconnaissanceAndAccess),
+                            Severity::Medium,
+                            "lateral-movement-chain",
+                            &["nr-scanner", "ra-ssh-outbound"],
+                            format!("pod {ns}/{name}: nc port check, then ssh"),
+                        ),
+                        step(45.0),
                     )
                 }
             }
@@ -1319,22 +1377,25 @@ fn plant(
                     "/home/svc-app",
                 );
                 sim.ssh_logout(step(120.0), &h, "svc-app", &from, conn);
-                truth(
-                    j,
-                    story,
-                    ctx,
-                    Some(Case::CredentialBasedInteractive),
-                    Severity::High,
-                    "lateral-movement-chain",
-                    &["ra-ssh-accepted", "ch-ssh-private-key"],
-                    format!(
-                        "{}: interactive SSH login from {from}, private key read",
-                        h.name
+                (
+                    truth(
+                        j,
+                        story,
+                        ctx,
+                        Some(Case::CredentialBasedInteractive),
+                        Severity::High,
+                        "lateral-movement-chain",
+                        &["ra-ssh-accepted", "ch-ssh-private-key"],
+                        format!(
+                            "{}: interactive SSH login from {from}, private key read",
+                            h.name
+                        ),
                     ),
+                    step(50.0),
                 )
             } else {
                 sim.audit_exec(
-                    step(1.0),
+                    step(1.0) + 40 * MS,
                     &h,
                     (1010, 1010, ses),
                     tty,
@@ -1344,7 +1405,7 @@ fn plant(
                     "/home/svc-app",
                 );
                 sim.audit_exec(
-                    step(1.5),
+                    step(1.5) + 40 * MS,
                     &h,
                     (1010, 1010, ses),
                     tty,
@@ -1353,19 +1414,22 @@ fn plant(
                     &["uname", "-a"],
                     "/home/svc-app",
                 );
-                sim.ssh_logout(step(3.0), &h, "svc-app", &from, conn);
-                truth(
-                    j,
-                    story,
-                    ctx,
-                    Some(Case::EnumerationWithAccess),
-                    Severity::Medium,
-                    "lateral-movement-chain",
-                    &["ra-ssh-accepted", "se-discovery-commands"],
-                    format!(
-                        "{}: SSH command session from {from} running id and uname",
-                        h.name
+                sim.ssh_logout(step(3.0) + 40 * MS, &h, "svc-app", &from, conn);
+                (
+                    truth(
+                        j,
+                        story,
+                        ctx,
+                        Some(Case::EnumerationWithAccess),
+                        Severity::Medium,
+                        "lateral-movement-chain",
+                        &["ra-ssh-accepted", "se-discovery-commands"],
+                        format!(
+                            "{}: SSH command session from {from} running id and uname",
+                            h.name
+                        ),
                     ),
+                    step(1.0) + 40 * MS,
                 )
             }
         }
@@ -1424,15 +1488,18 @@ fn plant(
                 ),
                 "Medium",
             );
-            truth(
-                j,
-                story,
-                format!("win:{}:logon:{lid}", name.to_ascii_lowercase()),
-                Some(Case::ReconnaissanceAndAccessInteractive),
-                Severity::High,
-                "lateral-movement-chain",
-                &["win-rdp-logon", "nr-scanner"],
-                format!("{name}: RDP logon from {from}, nmap run in the session"),
+            (
+                truth(
+                    j,
+                    story,
+                    format!("win:{}:logon:{lid}", name.to_ascii_lowercase()),
+                    Some(Case::ReconnaissanceAndAccessInteractive),
+                    Severity::High,
+                    "lateral-movement-chain",
+                    &["win-rdp-logon", "nr-scanner"],
+                    format!("{name}: RDP logon from {from}, nmap run in the session"),
+                ),
+                step(90.0),
             )
         }
         "port_scan" => {
@@ -1457,15 +1524,18 @@ fn plant(
                     (0, 0),
                 );
             }
-            truth(
-                j,
-                story,
-                format!("ip:{src}"),
-                None,
-                Severity::High,
-                "ew-port-scan",
-                &["ew-port-scan"],
-                format!("{src} connects to 14 ports of FS01 within seconds"),
+            (
+                truth(
+                    j,
+                    story,
+                    format!("ip:{src}"),
+                    None,
+                    Severity::High,
+                    "ew-port-scan",
+                    &["ew-port-scan"],
+                    format!("{src} connects to 14 ports of FS01 within seconds"),
+                ),
+                step(4.0),
             )
         }
         "auth_sweep" => {
@@ -1480,15 +1550,18 @@ fn plant(
                     k == 0,
                 );
             }
-            truth(
-                j,
-                story,
-                format!("ip:{src}"),
-                None,
-                Severity::High,
-                "ew-auth-sweep",
-                &["ew-auth-sweep", "auth-failures-multiple-hosts"],
-                format!("{src} fails SSH passwords on three servers"),
+            (
+                truth(
+                    j,
+                    story,
+                    format!("ip:{src}"),
+                    None,
+                    Severity::High,
+                    "ew-auth-sweep",
+                    &["ew-auth-sweep", "auth-failures-multiple-hosts"],
+                    format!("{src} fails SSH passwords on three servers"),
+                ),
+                step(65.0) - 2 * MS,
             )
         }
         _ => {
@@ -1533,15 +1606,18 @@ fn plant(
                     None,
                 );
             }
-            truth(
-                j,
-                story,
-                format!("host:{}", name.to_ascii_lowercase()),
-                None,
-                Severity::High,
-                "win-logon-fanout",
-                &["win-logon-fanout"],
-                format!("svc_deploy from {name} logs on over the network to six hosts"),
+            (
+                truth(
+                    j,
+                    story,
+                    format!("host:{}", name.to_ascii_lowercase()),
+                    None,
+                    Severity::High,
+                    "win-logon-fanout",
+                    &["win-logon-fanout"],
+                    format!("svc_deploy from {name} logs on over the network to six hosts"),
+                ),
+                step(110.0),
             )
         }
     }
