@@ -105,7 +105,11 @@ pub(crate) fn render(model: &Model, body: Rect, buf: &mut Buffer) -> Option<Posi
         let (done, total) = checklist::progress(&c.steps);
         let line = Line::from(vec![
             Span::raw(format!("{:<10} ", text::fit(&c.id, 10))),
-            severity_span(c.severity, t),
+            {
+                // Padded so the columns after it line up whatever the severity's label.
+                let sev = severity_span(c.severity, t);
+                Span::styled(format!("{:<4}", sev.content), sev.style)
+            },
             Span::raw(format!(
                 " {:>3} sess  {:>5}  ",
                 c.sessions.len(),
