@@ -124,9 +124,7 @@ pub(crate) fn render(model: &Model, body: Rect, buf: &mut Buffer) -> Option<Posi
         }
     }
 
-    let Some(case) = model.triage.case() else {
-        return None;
-    };
+    let case = model.triage.case()?;
     let (done, total) = checklist::progress(&case.steps);
     let title = Line::from(format!(" Checklist {} — {done}/{total} ", case.id));
     panel(title, t, true).render(lay.steps, buf);
