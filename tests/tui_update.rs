@@ -737,6 +737,21 @@ mod triage {
     }
 
     #[test]
+    fn shift_n_adds_a_case_note() {
+        let mut m = triage_model();
+        feed(&mut m, [ch('N')]);
+        feed(&mut m, typed("paged the owner"));
+        let cmds = triage_cmds(update(&mut m, key(KeyCode::Enter)));
+        assert_eq!(
+            cmds,
+            [TriageAction::Note {
+                case: "case-1".into(),
+                text: "paged the owner".into()
+            }]
+        );
+    }
+
+    #[test]
     fn esc_cancels_the_note() {
         let mut m = triage_model();
         feed(&mut m, [ch('e')]);

@@ -317,6 +317,8 @@ pub struct NoteEdit {
     pub step: String,
     /// Status to set with the note (the step's own, or `skipped` when skipping).
     pub status: StepStatus,
+    /// A note on the case itself (`N`), not on the step.
+    pub case_note: bool,
 }
 
 /// Triage screen state.

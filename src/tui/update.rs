@@ -1555,9 +1555,23 @@ fn triage_key(model: &mut Model, key: KeyEvent, out: &mut Vec<Command>) -> bool 
                         case: case.id.clone(),
                         step: step.id.clone(),
                         status: step.status,
+                        case_note: false,
                     },
                 );
                 model.triage.input.set(&note);
+                model.triage.editing = Some(edit);
+                model.focus = Focus::TriageNote;
+            }
+        }
+        'N' => {
+            if let Some((case, step)) = selected_step(model) {
+                let edit = NoteEdit {
+                    case: case.id.clone(),
+                    step: step.id.clone(),
+                    status: step.status,
+                    case_note: true,
+                };
+                model.triage.input.clear();
                 model.triage.editing = Some(edit);
                 model.focus = Focus::TriageNote;
             }
@@ -1586,6 +1600,7 @@ fn cycle_step(model: &mut Model, out: &mut Vec<Command>) {
             case,
             step: step_id,
             status: next,
+            case_note: false,
         });
         model.focus = Focus::TriageNote;
         return;
@@ -1604,6 +1619,15 @@ fn triage_note_key(model: &mut Model, key: KeyEvent, out: &mut Vec<Command>) {
             model.focus = Focus::Normal;
             let text = model.triage.input.text().trim().to_string();
             if let Some(edit) = model.triage.editing.take() {
+                if edit.case_note {
+                    if !text.is_empty() {
+                        out.push(Command::Triage(TriageAction::Note {
+                            case: edit.case,
+                            text,
+                        }));
+                    }
+                    return;
+                }
                 if edit.status == StepStatus::Skipped && text.is_empty() {
                     notice(model, Notice::error("skipping a step needs a note"));
                     return;

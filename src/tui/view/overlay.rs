@@ -207,6 +207,7 @@ pub(crate) fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("n p", "next / previous checklist step"),
             ("space", "status: todo → done → skipped (asks why) → n/a"),
             ("e", "edit the step's note"),
+            ("N", "add a note to the case"),
             ("⏎", "run the step's pivot search (esc comes back)"),
             ("a", "attach the event selected in Detail / Search"),
             ("h l  y", "previous / next response artifact, copy it"),

@@ -181,8 +181,11 @@ pub(crate) fn render(model: &Model, body: Rect, buf: &mut Buffer) -> Option<Posi
         ];
         let note_row = u16::try_from(lines.len()).unwrap_or(u16::MAX);
         if model.focus == Focus::TriageNote {
-            let label = match model.triage.editing.as_ref().map(|e| e.status) {
-                Some(StepStatus::Skipped) if s.status != StepStatus::Skipped => "why skip? ",
+            let label = match model.triage.editing.as_ref() {
+                Some(e) if e.case_note => "case note ",
+                Some(e) if e.status == StepStatus::Skipped && s.status != StepStatus::Skipped => {
+                    "why skip? "
+                }
                 _ => "note  ",
             };
             let cols = usize::from(step_area.width).saturating_sub(label.len());
