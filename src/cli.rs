@@ -379,6 +379,19 @@ pub enum CaseCommand {
         /// The note.
         text: String,
     },
+    /// Write a case bundle: one JSON-lines file with the case, its rules and the events of its
+    /// sessions, which `lateral hunt FILE` reads back into the same sessions.
+    Export {
+        /// Case id.
+        case: String,
+        /// Bundle file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// How far before each session's first event to include events (the correlation
+        /// window the sessions were hunted with).
+        #[arg(long, default_value = "1h", value_name = "DURATION")]
+        window: String,
+    },
     /// Attach an event (by event.id) to a step as evidence.
     Attach {
         /// Case id.
