@@ -86,9 +86,6 @@ const CMDS: &[&str] = &[
     "C:\\Windows\\explorer.exe",
 ];
 
-/// Builds one random query of a shape (text and time range).
-type QueryShape = Box<dyn Fn(&mut Rng) -> (String, TimeRange)>;
-
 fn ip(rng: &mut Rng) -> String {
     format!(
         "10.{}.{}.{}",
@@ -427,6 +424,9 @@ fn index_run(dir: &Path, pool: &[Event], n: u64, threads: usize, dedup: Dedup) -
     }
 }
 
+/// Makes one query of a shape: its text and time window.
+type Shape = Box<dyn Fn(&mut Rng) -> (String, TimeRange)>;
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -549,7 +549,7 @@ fn main() {
     let searcher = index.searcher(false).expect("searcher");
     let newest = searcher.newest().expect("newest");
     let mut rng = Rng(42);
-    let shapes: Vec<(&str, QueryShape)> = vec![
+    let shapes: Vec<(&str, Shape)> = vec![
         (
             "term",
             Box::new(|r: &mut Rng| (format!("user.name:{}", r.pick(USERS)), TimeRange::default())),
@@ -608,8 +608,7 @@ fn main() {
             let (text, range) = make(&mut rng);
             let t = Instant::now();
             let q = Query::parse(&text, index.schema()).expect("query");
-            let h = searcher.hits(&q, range, 100).expect("search");
-            let total = searcher.count(&q, range).expect("count");
+            let (h, total) = searcher.hits_counted(&q, range, 0, 100).expect("search");
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             // The first rounds warm the page cache; keep the rest.
             if round >= 10 {

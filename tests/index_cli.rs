@@ -1,8 +1,10 @@
 //! `lateral index` and `lateral search` as a user runs them, readers next to a writer, and
 //! `lateral hunt --workspace` feeding the index.
 
-#![allow(clippy::disallowed_methods)] // waits and measures on the wall clock
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+// Test code: a panic is a failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Deadlines bound the waits on other threads and processes; results never depend on the clock.
+#![allow(clippy::disallowed_methods)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,8 +2,10 @@
 //! exactly the events its last commit's checkpoint says were read — no event lost, none twice —
 //! and running the same command again completes the index.
 
-#![allow(clippy::disallowed_methods)] // waits and measures on the wall clock
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+// Test code: a panic is a failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Deadlines bound the waits on the child process; the kill moment is random on purpose.
+#![allow(clippy::disallowed_methods)]
 
 use std::collections::hash_map::RandomState;
 use std::fmt::Write as _;

@@ -341,9 +341,16 @@ fn ids_of_a_source_new_to_the_index_are_still_deduplicated_within_a_run() {
         e.id = format!("00aa00aa00aa00aa-{pos}");
         w.add(e).unwrap();
     }
+    w.commit().unwrap();
+    // After a commit: earlier positions are found in the segments, new ones still added.
+    for pos in [15, 10, 40, 15, 50] {
+        let mut e = decoy(pos);
+        e.id = format!("00aa00aa00aa00aa-{pos}");
+        w.add(e).unwrap();
+    }
     let stats = w.finish().unwrap();
-    assert_eq!((stats.added, stats.duplicates), (5, 3));
-    assert_eq!(index.searcher(false).unwrap().num_docs(), 5);
+    assert_eq!((stats.added, stats.duplicates), (7, 6));
+    assert_eq!(index.searcher(false).unwrap().num_docs(), 7);
 }
 
 #[test]

@@ -210,8 +210,8 @@ fn print_hits(
     range: TimeRange,
     args: &SearchArgs,
 ) -> anyhow::Result<std::io::Result<()>> {
-    let hits = searcher
-        .hits(query, range, args.limit)
+    let (hits, total) = searcher
+        .hits_counted(query, range, 0, args.limit)
         .map_err(|e| as_usage(&args.query, e))?;
     let result = match args.output {
         SearchOutput::Table | SearchOutput::Jsonl => {
@@ -241,9 +241,6 @@ fn print_hits(
         }
     };
     if !args.quiet && args.output == SearchOutput::Table {
-        let total = searcher
-            .count(query, range)
-            .map_err(|e| as_usage(&args.query, e))?;
         if total == 0 {
             eprintln!("no matching events ({} indexed)", searcher.num_docs());
         } else if std::io::stderr().is_terminal() || total > hits.len() as u64 {
@@ -399,12 +396,8 @@ impl IndexSearch {
             since: req.since,
             until: req.until.map(|u| u.saturating_sub(1)),
         };
-        let total = s.count(&query, range)?;
-        let hits = s
-            .hits_page(&query, range, req.offset, req.limit)?
-            .into_iter()
-            .map(|h| h.event)
-            .collect();
+        let (hits, total) = s.hits_counted(&query, range, req.offset, req.limit)?;
+        let hits = hits.into_iter().map(|h| h.event).collect();
         let histogram = match s.time_span(&query, range)? {
             Some((first, last)) => s
                 .histogram(&query, range, bucket_for(last - first))?

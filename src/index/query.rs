@@ -190,6 +190,47 @@ struct Compiler<'a> {
 
 type Q = Box<dyn TantivyQuery>;
 
+/// Events whose `@timestamp` (tantivy field `ts`) is within the bounds: the per-second terms
+/// find the candidates (a window is a few posting lists), the nanosecond column keeps only those
+/// exactly inside.
+pub(crate) fn time_query(ts: tantivy::schema::Field, lo: Bound<Nanos>, hi: Bound<Nanos>) -> Q {
+    let exact = |t: Nanos| Term::from_field_date(ts, DateTime::from_timestamp_nanos(t));
+    let second = |t: Nanos| Term::from_field_date_for_search(ts, DateTime::from_timestamp_nanos(t));
+    // Whole seconds: a superset of the window whichever way each bound is open.
+    let coarse = |b: Bound<Nanos>| match b {
+        Bound::Included(t) | Bound::Excluded(t) => Bound::Included(second(t)),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    if matches!((&lo, &hi), (Bound::Unbounded, Bound::Unbounded)) {
+        return Box::new(AllQuery);
+    }
+    Box::new(BooleanQuery::new(vec![
+        (
+            Occur::Must,
+            Box::new(InvertedIndexRangeQuery::new(coarse(lo), coarse(hi))),
+        ),
+        (
+            Occur::Must,
+            Box::new(RangeQuery::new(lo.map(exact), hi.map(exact))),
+        ),
+    ]))
+}
+
+/// A range over a field: from the term dictionary when the field has one, else the column.
+///
+/// Terms are the better road even where a column exists: a range usually covers few distinct
+/// values (a /24, a port range, a day) whose posting lists are read directly, while the column
+/// is scanned for every document (a CIDR over 10M events took ~45 ms from the column). Keyword
+/// columns also hold the original case while terms are lowercased, so only terms compare
+/// right there. Time (`@timestamp`) has only its column.
+fn range_query(field: Field, lo: Bound<Term>, hi: Bound<Term>) -> Q {
+    if schema::is_indexed(field) {
+        Box::new(InvertedIndexRangeQuery::new(lo, hi))
+    } else {
+        Box::new(RangeQuery::new(lo, hi))
+    }
+}
+
 fn any_of(mut qs: Vec<Q>) -> Q {
     match qs.len() {
         0 => Box::new(EmptyQuery),
@@ -397,10 +438,11 @@ impl Compiler<'_> {
                 match cidr {
                     Some(c) => {
                         let (lo, hi) = c.bounds();
-                        Ok(Box::new(RangeQuery::new(
+                        Ok(range_query(
+                            field,
                             Bound::Included(Term::from_field_ip_addr(f, schema::ipv6(lo))),
                             Bound::Included(Term::from_field_ip_addr(f, schema::ipv6(hi))),
-                        )))
+                        ))
                     }
                     None => {
                         let ip = parse_ip(value).ok_or_else(|| {
@@ -440,8 +482,7 @@ impl Compiler<'_> {
                         (Bound::Included(t), Bound::Included(t))
                     }
                 };
-                let term = |t: Nanos| Term::from_field_date(f, DateTime::from_timestamp_nanos(t));
-                Ok(Box::new(RangeQuery::new(lo.map(term), hi.map(term))))
+                Ok(time_query(f, lo, hi))
             }
             FieldKind::Bool => {
                 let b = match lit.value.trim().to_ascii_lowercase().as_str() {
@@ -574,12 +615,13 @@ impl Compiler<'_> {
         if matches!((&lo, &hi), (Bound::Unbounded, Bound::Unbounded)) {
             return Ok(self.exists(field));
         }
-        Ok(match field.kind() {
-            // Keyword columns hold the original case while terms are lowercased: compare
-            // terms, not the column.
-            FieldKind::Keyword | FieldKind::Text => Box::new(InvertedIndexRangeQuery::new(lo, hi)),
-            _ => Box::new(RangeQuery::new(lo, hi)),
-        })
+        if field == Field::Timestamp {
+            let ns = |b: Bound<Term>| -> Bound<Nanos> {
+                b.map(|t| t.value().as_date().map_or(0, |d| d.into_timestamp_nanos()))
+            };
+            return Ok(time_query(self.tfield(field), ns(lo), ns(hi)));
+        }
+        Ok(range_query(field, lo, hi))
     }
 
     fn set(&mut self, field: Field, elements: &[String]) -> Result<Q, IndexError> {

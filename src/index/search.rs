@@ -10,10 +10,10 @@ use std::ops::Bound;
 
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::query::{BooleanQuery, Occur, RangeQuery};
+use tantivy::query::{BooleanQuery, Occur};
 use tantivy::{
     DateTime, DocAddress, DocId, IndexReader, Order, ReloadPolicy, Score, SegmentOrdinal,
-    SegmentReader, TantivyDocument, Term,
+    SegmentReader, TantivyDocument,
 };
 
 use super::schema::{self, from_ipv6};
@@ -143,19 +143,14 @@ impl Searcher {
         if range.since.is_none() && range.until.is_none() {
             return query.tantivy().box_clone();
         }
-        let ts = self.index.schema().field(Field::Timestamp);
-        let term = |t: Nanos| Term::from_field_date(ts, DateTime::from_timestamp_nanos(t));
-        let window = RangeQuery::new(
-            range
-                .since
-                .map_or(Bound::Unbounded, |t| Bound::Included(term(t))),
-            range
-                .until
-                .map_or(Bound::Unbounded, |t| Bound::Included(term(t))),
+        let window = super::query::time_query(
+            self.index.schema().field(Field::Timestamp),
+            range.since.map_or(Bound::Unbounded, Bound::Included),
+            range.until.map_or(Bound::Unbounded, Bound::Included),
         );
         Box::new(BooleanQuery::new(vec![
             (Occur::Must, query.tantivy().box_clone()),
-            (Occur::Must, Box::new(window)),
+            (Occur::Must, window),
         ]))
     }
 
@@ -177,22 +172,36 @@ impl Searcher {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<Hit>, IndexError> {
+        Ok(self.hits_counted(query, range, offset, limit)?.0)
+    }
+
+    /// A page of matching events, newest first, and how many match in all, in one pass over
+    /// the matches.
+    pub fn hits_counted(
+        &self,
+        query: &Query,
+        range: TimeRange,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Hit>, u64), IndexError> {
         if limit == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), self.count(query, range)?));
         }
         let searcher = self.reader.searcher();
         let q = self.filtered(query, range);
         let top = TopDocs::with_limit(limit)
             .and_offset(offset)
             .order_by_fast_field::<DateTime>(Field::Timestamp.name(), Order::Desc);
-        let found = searcher.search(q.as_ref(), &top).map_err(|e| self.err(e))?;
+        let (found, total) = searcher
+            .search(q.as_ref(), &(top, Count))
+            .map_err(|e| self.err(e))?;
         let mut hits = Vec::with_capacity(found.len());
         for (_, addr) in found {
             hits.push(Hit {
                 event: self.event_at(&searcher, addr)?,
             });
         }
-        Ok(hits)
+        Ok((hits, total as u64))
     }
 
     fn event_at(

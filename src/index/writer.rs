@@ -21,8 +21,9 @@
 //! up would cost a term-dictionary probe per segment per event; instead the writer notes, per
 //! source (the id's `fnv-` prefix), whether the index held any event of that source when it
 //! first met it. Events of a source new to the index, arriving in increasing position (as a
-//! reader produces them), cannot be duplicates and skip the probe; everything else is probed
-//! against the committed segments and the ids added since the last commit.
+//! reader produces them), cannot be duplicates and skip the probe (their positions since the
+//! last commit are kept as sorted integers, not strings); everything else is probed against
+//! the committed segments and the ids added since the last commit.
 //!
 //! [`Index::last_payload`]: super::Index::last_payload
 
@@ -327,8 +328,9 @@ impl Drop for Writer {
 enum SourceState {
     /// The index had events of this source when first met: probe every id.
     Known,
-    /// New to the index; every event added so far had a position up to `max`.
-    New { max: u64 },
+    /// New to the index: every event of it added so far had a position up to `max`; `recent`
+    /// holds, sorted, the positions added since the last commit (not yet in the segments).
+    New { max: Option<u64>, recent: Vec<u64> },
 }
 
 struct Worker {
@@ -339,7 +341,8 @@ struct Worker {
     /// Term dictionaries of `event.id` in the committed segments.
     id_dicts: Vec<Arc<InvertedIndexReader>>,
     sources: HashMap<String, SourceState>,
-    /// Ids added since the last commit (not yet visible to `id_dicts`).
+    /// Ids added since the last commit (not yet visible to `id_dicts`) whose source is not
+    /// tracked as new (those keep positions in their `SourceState`).
     pending_ids: HashSet<String>,
     pending_docs: usize,
     /// Something (documents, a checkpoint) waits for a commit.
@@ -516,7 +519,6 @@ impl Worker {
                     self.stats.duplicates += 1;
                     return Ok(());
                 }
-                self.pending_ids.insert(ev.id);
             }
             Dedup::Replace => {
                 let id_field = self.index.schema().field(Field::EventId);
@@ -534,36 +536,56 @@ impl Worker {
         Ok(())
     }
 
+    /// Whether `id` is indexed already (committed or since); if not, it is noted as added.
     fn is_duplicate(&mut self, id: &str) -> Result<bool, IndexError> {
-        let must_probe = match split_id(id) {
-            None => true,
-            Some((prefix, position)) => {
-                if !self.sources.contains_key(prefix) {
-                    let known = self.has_prefix(prefix)?;
-                    let state = if known {
-                        SourceState::Known
-                    } else {
-                        SourceState::New { max: position }
-                    };
-                    self.sources.insert(prefix.to_string(), state);
-                    known
-                } else {
-                    match self.sources.get_mut(prefix) {
-                        Some(SourceState::New { max }) if position > *max => {
-                            *max = position;
-                            false
-                        }
-                        _ => true,
-                    }
-                }
-            }
+        let Some((prefix, position)) = split_id(id) else {
+            return self.probe_and_note(id);
         };
-        if !must_probe {
+        if !self.sources.contains_key(prefix) {
+            let state = if self.has_prefix(prefix)? {
+                SourceState::Known
+            } else {
+                SourceState::New {
+                    max: None,
+                    recent: Vec::new(),
+                }
+            };
+            self.sources.insert(prefix.to_string(), state);
+        }
+        let Some(SourceState::New { max, recent }) = self.sources.get_mut(prefix) else {
+            return self.probe_and_note(id);
+        };
+        // The common case: a reader's next event, past everything of its source so far.
+        if max.is_none_or(|m| position > m) {
+            *max = Some(position);
+            recent.push(position);
             return Ok(false);
         }
-        if self.pending_ids.contains(id) {
+        if recent.binary_search(&position).is_ok() {
             return Ok(true);
         }
+        // Earlier than what was added: only an earlier commit can hold it.
+        if self.in_segments(id)? {
+            return Ok(true);
+        }
+        if let Some(SourceState::New { recent, .. }) = self.sources.get_mut(prefix) {
+            let at = recent.partition_point(|&p| p < position);
+            recent.insert(at, position);
+        }
+        Ok(false)
+    }
+
+    /// Duplicate check for ids without the per-source shortcut.
+    fn probe_and_note(&mut self, id: &str) -> Result<bool, IndexError> {
+        if self.pending_ids.contains(id) || self.in_segments(id)? {
+            return Ok(true);
+        }
+        self.pending_ids.insert(id.to_string());
+        Ok(false)
+    }
+
+    /// Whether a committed segment holds `id`.
+    fn in_segments(&self, id: &str) -> Result<bool, IndexError> {
         for dict in &self.id_dicts {
             let found = dict
                 .terms()
@@ -660,6 +682,11 @@ impl Worker {
         self.reader.reload().map_err(|e| self.write_err(e))?;
         self.refresh_dicts()?;
         self.pending_ids.clear();
+        for state in self.sources.values_mut() {
+            if let SourceState::New { recent, .. } = state {
+                recent.clear();
+            }
+        }
         self.pending_docs = 0;
         self.dirty = false;
         self.due = false;
