@@ -418,6 +418,10 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
     pub format: ReportFormat,
+    /// Also write each response artifact (policy, scripts) as its own file in this directory
+    /// (created 0700, files 0600). They are text for review; lateral never runs them.
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
 }
 
 /// Report formats.

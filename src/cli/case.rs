@@ -247,6 +247,39 @@ fn limit(n: u64) -> anyhow::Result<usize> {
     Ok(usize::try_from(n)?)
 }
 
+/// Write every report's response artifacts into `dir`, one file each, private to the user.
+fn write_artifacts(dir: &std::path::Path, reports: &[report::CaseReport]) -> anyhow::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+        .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+    let mut written = 0;
+    for r in reports {
+        for a in &r.artifacts {
+            // File names are built by lateral from a session id and a platform; still, keep
+            // only the last path component so nothing can land outside `dir`.
+            let name = std::path::Path::new(&a.file_name)
+                .file_name()
+                .map(|n| n.to_owned());
+            let Some(name) = name else { continue };
+            let path = dir.join(format!("{}-{}", r.id, name.to_string_lossy()));
+            crate::ingest::checkpoint::write_atomic(&path, a.text.as_bytes())
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+            written += 1;
+        }
+    }
+    eprintln!(
+        "{written} response artifact(s) written to {} (review before use; lateral never runs them)",
+        dir.display()
+    );
+    Ok(())
+}
+
 /// Run `lateral report`.
 pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(&args.workspace)?;
@@ -279,6 +312,9 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         (None, false) => return Err(UsageError("choose --case ID or --all".into()).into()),
     }
     let stamp = now();
+    if let Some(dir) = &args.artifacts {
+        write_artifacts(dir, &reports)?;
+    }
     match args.format {
         ReportFormat::Markdown => {
             for r in &reports {
