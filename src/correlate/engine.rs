@@ -1680,8 +1680,12 @@ fn is_interactive(ev: &Event) -> bool {
 fn is_auth_failure(ev: &Event) -> bool {
     let outcome_failed = ev.str(Field::EventOutcome) == Some("failure");
     match ev.str(Field::EventDataset) {
+        // Rejected flows only count between internal addresses: the internet probes every
+        // instance's SSH/RDP/SMB ports all day, and that is not movement inside the network.
         Some("aws.vpcflow") => {
-            outcome_failed && matches!(ev.int(Field::DestinationPort), Some(22 | 3389 | 445))
+            outcome_failed
+                && matches!(ev.int(Field::DestinationPort), Some(22 | 3389 | 445))
+                && ev.str(Field::NetworkDirection) == Some("internal")
         }
         Some("zeek.ntlm" | "zeek.kerberos" | "zeek.ssh" | "zeek.rdp") => outcome_failed,
         _ => ev.str(Field::EventCategory) == Some("authentication") && outcome_failed,
