@@ -3,6 +3,7 @@
 //! Exit codes, for scripts: 0 success; 1 some input could not be read (the rest was still
 //! processed); 2 usage error; 3 `--fail-on` threshold reached (hunt).
 
+pub mod bench;
 pub mod case;
 pub mod demo;
 mod events;
@@ -10,8 +11,10 @@ pub mod hunt;
 pub mod index;
 pub mod output;
 pub mod pipeline;
+pub mod rules;
 mod screen;
 pub mod search;
+pub mod simulate;
 pub mod tail;
 pub mod watch;
 pub mod workspace;
@@ -35,6 +38,12 @@ Examples:
   lateral tail /var/log/zeek/ --include '*.log' --stats   follow live logs across rotation
   lateral index logs/ --workspace ws/          index every event for searching
   lateral search 'user.name:pgustavo AND event.code:4624' --workspace ws/ --since 2h
+  lateral hunt evtx/ --sigma sigma/rules/windows/  also run community Sigma rules
+  lateral rules list --sigma sigma/rules/       every rule: loaded, unsupported (why), invalid
+  lateral rules lint my-rules/                  report invalid rules (exit 1 if any)
+  lateral rules test rule.yml Security.evtx     which events match a rule, and why (not)
+  lateral simulate --out /tmp/w --events 1000000  a million events with planted attack chains
+  lateral bench --events 1000000               decode, correlate and live-latency numbers
 ";
 
 /// Hunt lateral movement in security logs, live, from the terminal.
@@ -101,6 +110,57 @@ pub enum Command {
     /// Works while another process writes the index.
     #[command(after_help = search::AFTER_HELP)]
     Search(search::SearchArgs),
+    /// List, lint and test rules (shipped, `--rules` and Sigma).
+    #[command(
+        after_help = "Exit status: 0 done; 1 `lint` found invalid rules, or input could not be read; 2 usage error."
+    )]
+    Rules(RulesArgs),
+    /// Write synthetic multi-format logs with planted attack chains and their ground truth.
+    ///
+    /// Logs go to DIR/logs/ in the formats the tools write (Hubble, Tetragon, Falco,
+    /// winlogbeat, Zeek TSV and JSON, syslog, auditd, VPC flow logs); one line per planted
+    /// chain to DIR/ground-truth.jsonl. The same seed writes the same bytes.
+    #[command(after_help = "Examples:
+  lateral simulate --out /tmp/w --events 1000000           a million events, 9 chains
+  lateral simulate --out /tmp/w --events 50000 --attacks 18 --hosts 200 --seed 7
+  lateral simulate --out /tmp/live --events 600000 --rate 2000   append live for 5 minutes
+  lateral simulate --samples --out samples                 rewrite the bundled sample day")]
+    Simulate(SimulateArgs),
+    /// Measure the pipeline on a generated workload: decode, correlate, index, search, live
+    /// latency, peak memory.
+    Bench(BenchArgs),
+}
+
+/// `lateral bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Events in the batch workload.
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    pub events: u64,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = BenchOutput::Table)]
+    pub output: BenchOutput,
+    /// Append rate of the live-latency stage (events per second).
+    #[arg(long, value_name = "R", default_value_t = 5_000.0)]
+    pub rate: f64,
+    /// Duration of the live-latency stage, in seconds.
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Machines and pods in the simulated company.
+    #[arg(long, value_name = "H", default_value_t = 60)]
+    pub hosts: usize,
+    /// Seed.
+    #[arg(long, value_name = "SEED", default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// How `lateral bench` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchOutput {
+    /// A table for people.
+    Table,
+    /// One JSON document.
+    Json,
 }
 
 /// `lateral demo`.
@@ -164,6 +224,108 @@ pub struct WatchArgs {
     pub lateness: String,
 }
 
+/// Options for community Sigma rules (`--sigma`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SigmaArgs {
+    /// Field and log-source mapping for Sigma rules (default: the one shipped in lateral).
+    #[arg(long, value_name = "FILE")]
+    pub sigma_mapping: Option<PathBuf>,
+    /// Sigma rule statuses to run (comma separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "stable,test,experimental",
+        value_name = "STATUS"
+    )]
+    pub sigma_status: Vec<String>,
+    /// Least Sigma rule level to run (informational, low, medium, high, critical).
+    #[arg(long, default_value = "info", value_name = "LEVEL")]
+    pub sigma_min_level: Severity,
+    /// Values of a Sigma `%placeholder%` for the `expand` modifier, e.g.
+    /// `Administrators=CORP\adm-*,CORP\Administrator`. Repeatable.
+    #[arg(long, value_name = "NAME=VALUES")]
+    pub sigma_placeholder: Vec<String>,
+}
+
+/// `lateral rules`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RulesArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+/// `lateral rules` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum RulesCommand {
+    /// List every rule: id, title, level, log source, and whether it runs (or why not).
+    List {
+        /// Also list the Sigma rules under these files or directories. Repeatable.
+        #[arg(long, value_name = "DIR")]
+        sigma: Vec<PathBuf>,
+        /// Run the status filter on nothing: list deprecated and unsupported rules as loaded.
+        #[arg(long)]
+        all_statuses: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        opts: SigmaArgs,
+    },
+    /// Report every invalid Sigma rule with file, line and reason (exit 1 if any).
+    Lint {
+        /// Rule files or directories.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        opts: SigmaArgs,
+    },
+    /// Show which events of PATH match a rule and why, and for events of the rule's log source
+    /// that do not match, which search failed.
+    Test {
+        /// The rule file (rules, correlations and filters; multi-document).
+        #[arg(value_name = "RULE.yml")]
+        rule: PathBuf,
+        /// Log files or directories.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Non-matching events explained at most.
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        limit: usize,
+        /// Explain matching events only.
+        #[arg(long)]
+        matches_only: bool,
+        #[command(flatten)]
+        opts: SigmaArgs,
+    },
+}
+
+/// `lateral simulate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimulateArgs {
+    /// Output directory: logs go to DIR/logs/, the planted chains to DIR/ground-truth.jsonl.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Events to write (decoded events, planted chains included).
+    #[arg(long, value_name = "N", required_unless_present = "samples")]
+    pub events: Option<u64>,
+    /// Append live at R events per second, stamped with the wall clock, until N are written.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Machines and pods in the simulated company.
+    #[arg(long, value_name = "H", default_value_t = 60)]
+    pub hosts: usize,
+    /// Attack chains to plant (cycling through every chain case and threshold story).
+    #[arg(long, value_name = "K", default_value_t = 9)]
+    pub attacks: usize,
+    /// Seed: the same seed writes the same bytes (batch mode).
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// Write the bundled sample day (what `samples/` holds) instead of a workload.
+    #[arg(long, conflicts_with_all = ["events", "rate"])]
+    pub samples: bool,
+}
+
 /// `lateral case`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CaseArgs {
@@ -217,6 +379,19 @@ pub enum CaseCommand {
         /// The note.
         text: String,
     },
+    /// Write a case bundle: one JSON-lines file with the case, its rules and the events of its
+    /// sessions, which `lateral hunt FILE` reads back into the same sessions.
+    Export {
+        /// Case id.
+        case: String,
+        /// Bundle file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// How far before each session's first event to include events (the correlation
+        /// window the sessions were hunted with).
+        #[arg(long, default_value = "1h", value_name = "DURATION")]
+        window: String,
+    },
     /// Attach an event (by event.id) to a step as evidence.
     Attach {
         /// Case id.
@@ -243,6 +418,10 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
     pub format: ReportFormat,
+    /// Also write each response artifact (policy, scripts) as its own file in this directory
+    /// (created 0700, files 0600). They are text for review; lateral never runs them.
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
 }
 
 /// Report formats.
@@ -309,6 +488,12 @@ pub struct HuntArgs {
     /// More rule files (YAML, Sigma detection syntax); searched recursively. Repeatable.
     #[arg(long, value_name = "DIR")]
     pub rules: Vec<PathBuf>,
+    /// Community Sigma rules (SigmaHQ format, with v2 correlations) to run as well: files or
+    /// directories, searched recursively. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sigma_args: SigmaArgs,
     /// Only print sessions at or above this severity (info, low, medium, high, critical).
     #[arg(long, default_value = "low", value_name = "LEVEL")]
     pub min_severity: Severity,
@@ -418,6 +603,9 @@ pub fn run() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Index(args) => index::run(&args),
         Command::Search(args) => search::run(&args),
+        Command::Rules(args) => rules::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Bench(args) => bench::run(&args),
         Command::Formats => {
             output::print_formats();
             Ok(ExitCode::SUCCESS)

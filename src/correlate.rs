@@ -8,6 +8,8 @@
 //! - [`baseline`]: the east-west flow baseline.
 //! - [`session`]: sessions, cases, near misses and changes.
 //! - [`builtin`]: the rules shipped in the binary.
+//! - [`sigma`]: community Sigma rules and v2 correlations: loading, log-source routing, field
+//!   mapping, the rule index and the correlation state machine.
 //!
 //! Pure and synchronous: rules arrive as text, events as values; no files, no clock.
 
@@ -18,6 +20,7 @@ pub mod detection;
 pub mod engine;
 pub mod rule;
 pub mod session;
+pub mod sigma;
 
 pub use engine::{Engine, EngineConfig};
 pub use rule::{Group, Rule, RuleError};

@@ -11,9 +11,11 @@
 //!
 //! Formats: [`evtx`] (Windows EVTX), [`winjson`] (winlogbeat/ECS and OTRF flat Windows JSON),
 //! [`zeek`] (TSV and JSON), [`syslog`] (sshd/auth), [`auditd`], [`hubble`], [`falco`],
-//! [`tetragon`], [`vpcflow`] (AWS VPC flow logs).
+//! [`tetragon`], [`vpcflow`] (AWS VPC flow logs), [`bundle`] (case bundles from
+//! `lateral case export`).
 
 pub mod auditd;
+pub mod bundle;
 pub mod evtx;
 pub mod falco;
 pub mod frame;
@@ -74,6 +76,7 @@ pub const FORMATS: &[&Format] = &[
     &falco::FORMAT,
     &tetragon::FORMAT,
     &vpcflow::FORMAT,
+    &bundle::FORMAT,
 ];
 
 /// Minimum detection confidence to accept a format.

@@ -19,6 +19,8 @@
 //! - [`triage`]: checklists, cases, response artifacts and reports.
 //! - [`tui`]: the full-screen hunting UI as a pure model, `update` and `view` that the runtime
 //!   drives with messages (sessions, stats, search results) and whose commands it executes.
+//! - [`simulate`]: synthetic logs with known ground truth: the `samples/` day and the scale
+//!   workloads of `lateral simulate` and `lateral bench`.
 //! - [`cli`]: the command line (`lateral events`, ...), built on the modules above.
 
 pub mod cli;
@@ -27,5 +29,6 @@ pub mod decode;
 pub mod event;
 pub mod index;
 pub mod ingest;
+pub mod simulate;
 pub mod triage;
 pub mod tui;

@@ -112,7 +112,7 @@ pub use catalog::{RuleCatalog, RuleInfo};
 pub use model::{Focus, Model, ModelConfig, Overlay, Screen};
 pub use msg::{
     Bucket, Command, ExportFormat, ExportRequest, ExportWhat, Facet, KindStats, Msg, Notice,
-    NoticeLevel, PipelineStats, SearchRequest, SearchResults, SourceRow, SourceState,
+    NoticeLevel, PipelineStats, SearchRequest, SearchResults, SourceRow, SourceState, TriageAction,
 };
 pub use theme::{Theme, ThemeError};
 pub use update::update;

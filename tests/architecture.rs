@@ -65,6 +65,22 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
         &["event", "correlate", "triage"],
         &["tokio::", "tantivy::", "std::fs"],
     ),
+    (
+        // Pure generation: seeded, on event time; the CLI writes the files and paces live
+        // output on the wall clock.
+        "simulate",
+        &["event", "decode", "correlate"],
+        &[
+            "tokio::",
+            "ratatui::",
+            "tantivy::",
+            "std::fs",
+            "File::",
+            "SystemTime::now",
+            "Instant::now",
+            "Utc::now",
+        ],
+    ),
 ];
 
 const MODULES: &[&str] = &[
@@ -75,6 +91,7 @@ const MODULES: &[&str] = &[
     "ingest",
     "triage",
     "tui",
+    "simulate",
     "cli",
 ];
 

@@ -244,3 +244,28 @@ fn too_small() {
     insta::assert_snapshot!("too_small", screen_text(&m, 60, 20));
     assert!(m.too_small());
 }
+
+#[test]
+fn triage() {
+    let mut m = loaded(120, 40);
+    update(&mut m, Msg::Cases(cases()));
+    feed(&mut m, [ch('7'), ch('n')]);
+    snap("triage", &mut m);
+}
+
+#[test]
+fn triage_without_cases() {
+    let mut m = loaded(120, 40);
+    feed(&mut m, [ch('7')]);
+    snap("triage_empty", &mut m);
+}
+
+#[test]
+fn triage_skip_asks_why() {
+    let mut m = loaded(120, 40);
+    update(&mut m, Msg::Cases(cases()));
+    // Step 3 is todo: space → done is a command; the note prompt only comes for a skip.
+    feed(&mut m, [ch('7'), ch('n'), ch('n'), ch('e')]);
+    feed(&mut m, typed("checked with the owner"));
+    snap("triage_note", &mut m);
+}

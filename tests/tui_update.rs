@@ -665,3 +665,177 @@ fn follow_keeps_the_newest_on_top() {
     update(&mut m, Msg::Changes(vec![opened(s)]));
     assert_ne!(id(&m), "fresher");
 }
+
+// ---- triage ----
+
+mod triage {
+    use super::*;
+    use lateral::triage::checklist::StepStatus;
+    use lateral::tui::{Command, Focus, Msg, Screen, TriageAction, update};
+
+    fn triage_model() -> lateral::tui::Model {
+        let mut m = loaded(120, 40);
+        update(&mut m, Msg::Cases(cases()));
+        feed(&mut m, [ch('7')]);
+        assert_eq!(m.screen(), Screen::Triage);
+        m
+    }
+
+    fn triage_cmds(cmds: Vec<Command>) -> Vec<TriageAction> {
+        cmds.into_iter()
+            .filter_map(|c| match c {
+                Command::Triage(a) => Some(a),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn space_cycles_the_status_of_the_selected_step() {
+        let mut m = triage_model();
+        // Step 2 is todo: space makes it done, a plain command with no note.
+        update(&mut m, ch('n'));
+        update(&mut m, ch('n'));
+        assert_eq!(m.triage_selection(), (Some("case-1"), 2));
+        let cmds = triage_cmds(update(&mut m, ch(' ')));
+        assert_eq!(cmds.len(), 1);
+        let TriageAction::SetStep {
+            case, status, note, ..
+        } = &cmds[0]
+        else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(
+            (case.as_str(), *status, note),
+            ("case-1", StepStatus::Done, &None)
+        );
+        update(&mut m, ch('p'));
+        assert_eq!(m.triage_selection().1, 1);
+    }
+
+    #[test]
+    fn skipping_without_a_note_asks_for_one() {
+        let mut m = triage_model();
+        // Step 0 is done → next is skipped, and it has no note.
+        let cmds = update(&mut m, ch(' '));
+        assert!(triage_cmds(cmds).is_empty());
+        assert_eq!(m.focus(), Focus::TriageNote);
+        // An empty note is refused without a command.
+        let cmds = update(&mut m, key(KeyCode::Enter));
+        assert!(triage_cmds(cmds).is_empty());
+        assert!(m.notice().is_some());
+        // With a reason it goes through.
+        update(&mut m, ch(' '));
+        feed(&mut m, typed("no EDR on that host"));
+        let cmds = triage_cmds(update(&mut m, key(KeyCode::Enter)));
+        assert_eq!(m.focus(), Focus::Normal);
+        assert!(matches!(
+            &cmds[..],
+            [TriageAction::SetStep { status: StepStatus::Skipped, note: Some(n), .. }]
+                if n == "no EDR on that host"
+        ));
+    }
+
+    #[test]
+    fn shift_n_adds_a_case_note() {
+        let mut m = triage_model();
+        feed(&mut m, [ch('N')]);
+        feed(&mut m, typed("paged the owner"));
+        let cmds = triage_cmds(update(&mut m, key(KeyCode::Enter)));
+        assert_eq!(
+            cmds,
+            [TriageAction::Note {
+                case: "case-1".into(),
+                text: "paged the owner".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn esc_cancels_the_note() {
+        let mut m = triage_model();
+        feed(&mut m, [ch('e')]);
+        assert_eq!(m.focus(), Focus::TriageNote);
+        feed(&mut m, typed("draft"));
+        let cmds = update(&mut m, key(KeyCode::Esc));
+        assert!(triage_cmds(cmds).is_empty());
+        assert_eq!(m.focus(), Focus::Normal);
+    }
+
+    #[test]
+    fn enter_pivots_to_search_and_esc_comes_back() {
+        let mut m = triage_model();
+        let cases = cases();
+        let with_query = cases[0]
+            .steps
+            .iter()
+            .position(|s| s.query.is_some())
+            .expect("a step with a pivot");
+        for _ in 0..with_query {
+            update(&mut m, ch('n'));
+        }
+        let cmds = update(&mut m, key(KeyCode::Enter));
+        assert_eq!(m.screen(), Screen::Search);
+        assert!(cmds.iter().any(|c| matches!(c, Command::Search(r)
+            if Some(&r.query) == cases[0].steps[with_query].query.as_ref())));
+        update(&mut m, key(KeyCode::Esc));
+        assert_eq!(m.screen(), Screen::Triage);
+    }
+
+    #[test]
+    fn attach_takes_the_event_selected_in_detail() {
+        let mut m = triage_model();
+        // Nothing viewed yet: a notice, no command.
+        assert!(triage_cmds(update(&mut m, ch('a'))).is_empty());
+        feed(&mut m, [ch('2'), key(KeyCode::Enter), ch('7')]);
+        let cmds = triage_cmds(update(&mut m, ch('a')));
+        assert!(
+            matches!(&cmds[..], [TriageAction::Attach { case, event_id, .. }]
+                if case == "case-1" && !event_id.is_empty()),
+            "{cmds:?}"
+        );
+    }
+
+    #[test]
+    fn c_opens_a_case_or_adds_to_the_viewed_one() {
+        let mut m = loaded(120, 40);
+        feed(&mut m, [ch('2')]);
+        let selected = m.selected_session().cloned().expect("a selected session");
+        let cmds = triage_cmds(update(&mut m, ch('c')));
+        assert_eq!(
+            cmds,
+            [TriageAction::OpenCase {
+                sessions: vec![selected.clone()],
+                into: None
+            }]
+        );
+        // After looking at case-2 on the Triage screen, c adds to it.
+        update(&mut m, Msg::Cases(cases()));
+        feed(&mut m, [ch('7'), ch('j'), ch('2')]);
+        let cmds = triage_cmds(update(&mut m, ch('c')));
+        assert_eq!(
+            cmds,
+            [TriageAction::OpenCase {
+                sessions: vec![selected],
+                into: Some("case-2".into())
+            }]
+        );
+    }
+
+    #[test]
+    fn refreshed_cases_keep_the_selection_and_y_copies_an_artifact() {
+        let mut m = triage_model();
+        update(&mut m, ch('j'));
+        assert_eq!(m.triage_selection().0, Some("case-2"));
+        let mut again = cases();
+        again.reverse();
+        update(&mut m, Msg::Cases(again));
+        assert_eq!(m.triage_selection().0, Some("case-2"));
+        let cmds = update(&mut m, ch('y'));
+        assert!(
+            cmds.iter()
+                .any(|c| matches!(c, Command::CopyToClipboard(t) if !t.is_empty())),
+            "{cmds:?}"
+        );
+    }
+}

@@ -95,6 +95,22 @@ pub fn run(args: &HuntArgs) -> anyhow::Result<ExitCode> {
         learn_baseline(&args.baseline, &opts, &mut baseline);
     }
     let mut engine = Engine::new(rules, config, baseline);
+    if !args.sigma.is_empty() {
+        // Sigma rules run only when asked for: the default rule set never changes.
+        let set = super::rules::load_sigma(&args.sigma, &args.sigma_args)?;
+        if !args.quiet {
+            for l in &set.listed {
+                if let crate::correlate::sigma::State::Invalid(e) = &l.state {
+                    eprintln!("sigma rule not loaded: {e}");
+                }
+            }
+            eprintln!(
+                "{} (see `lateral rules list --sigma DIR`)",
+                super::rules::load_summary(&set)
+            );
+        }
+        engine = engine.with_sigma(set);
+    }
     let (readers, failed) = batch::open_paths(&args.input.paths, &opts);
     let mut reports: Vec<SourceReport> = failed;
     let mut progress = Progress::new(

@@ -46,6 +46,8 @@ pub struct Counters {
     pub watermark: Option<Nanos>,
     /// Sessions reported.
     pub sessions: u64,
+    /// Events committed to the search index.
+    pub indexed: u64,
 }
 
 /// How long the input must be quiet before the reorder buffer is flushed, so the last events
@@ -60,8 +62,11 @@ pub struct Pipeline {
     pub engine: Engine,
     /// Workspace for checkpoints, sessions and the baseline.
     pub workspace: Workspace,
-    /// Where checkpoints are stored.
+    /// Where checkpoints are stored when there is no index (with an index they travel in its
+    /// commits, so the index and the checkpoints always agree after a crash).
     pub checkpoints: PathBuf,
+    /// The workspace's search index, when it could be opened for writing.
+    pub index: Option<crate::index::Writer>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -86,24 +91,41 @@ impl Pipeline {
         let mut last_save = Instant::now();
         let mut datasets: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut save_failed = false;
+        let commits = self
+            .index
+            .as_mut()
+            .and_then(crate::index::Writer::take_commits);
         loop {
             let msg = tail.messages.recv_timeout(Duration::from_millis(200));
             let mut changes = Vec::new();
             match msg {
                 Ok(TailMsg::Batch(batch)) => {
-                    for ev in &batch.events {
-                        counters.events += 1;
-                        let kind = ev.str(Field::EventModule).unwrap_or("other").to_string();
-                        *this_second.entry(kind.clone()).or_insert(0) += 1;
-                        counters.kinds.entry(kind).or_default().0 += 1;
-                        note_dataset(&mut datasets, ev);
-                        changes.extend(self.engine.observe(ev));
-                    }
                     if !batch.events.is_empty() {
                         last_event = Instant::now();
                         flushed = false;
                     }
-                    if let Some(cp) = &batch.checkpoint {
+                    for ev in batch.events {
+                        counters.events += 1;
+                        let kind = ev.str(Field::EventModule).unwrap_or("other").to_string();
+                        *this_second.entry(kind.clone()).or_insert(0) += 1;
+                        counters.kinds.entry(kind).or_default().0 += 1;
+                        note_dataset(&mut datasets, &ev);
+                        changes.extend(self.engine.observe(&ev));
+                        if let Some(w) = self.index.as_mut()
+                            && let Err(e) = w.add(ev)
+                        {
+                            // The index stopped taking events: keep correlating without it.
+                            self.index = None;
+                            if !send(PipeOut::Problem(format!("search index disabled: {e}"))) {
+                                break;
+                            }
+                        }
+                    }
+                    if let (Some(cp), Some(w)) = (&batch.checkpoint, self.index.as_mut()) {
+                        // The next index commit carries the position: one atomic record of
+                        // "these events are in, resume after them".
+                        let _ = w.checkpoint(cp.to_bytes());
+                    } else if let Some(cp) = &batch.checkpoint {
                         match checkpoint::save(&self.checkpoints, cp) {
                             Ok(()) => save_failed = false,
                             Err(e) if !save_failed => {
@@ -140,6 +162,11 @@ impl Pipeline {
                     break;
                 }
             }
+            if let Some(rx) = &commits {
+                while let Ok(info) = rx.try_recv() {
+                    counters.indexed = info.stats.added + info.stats.duplicates;
+                }
+            }
             if second.elapsed() >= Duration::from_secs(1) {
                 second = Instant::now();
                 for (kind, (_, hist)) in counters.kinds.iter_mut() {
@@ -159,6 +186,11 @@ impl Pipeline {
                 last_save = Instant::now();
                 self.save(&sessions);
             }
+        }
+        if let Some(w) = self.index.take()
+            && let Err(e) = w.finish()
+        {
+            let _ = send(PipeOut::Problem(format!("search index: {e}")));
         }
         let final_changes = self.engine.flush_buffer();
         for c in &final_changes {

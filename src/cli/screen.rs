@@ -31,7 +31,7 @@ use crate::tui::catalog::RuleInfo;
 use crate::tui::model::{Model, ModelConfig};
 use crate::tui::msg::{
     Command, ExportRequest, ExportWhat, KindStats, Msg, Notice, PipelineStats, SearchRequest,
-    SourceRow, SourceState,
+    SourceRow, SourceState, TriageAction,
 };
 use crate::tui::theme::Theme;
 use crate::tui::{update, view};
@@ -77,10 +77,15 @@ pub fn run(args: &WatchArgs, searcher: Option<Arc<dyn Searcher>>) -> anyhow::Res
         .context("starting the runtime")?;
     let (tx, rx) = tokio::sync::mpsc::channel::<AppEvent>(1024);
 
+    let index = super::watch::open_index(&live.workspace);
+    let searcher: Option<Arc<dyn Searcher>> = searcher.or_else(|| {
+        Some(Arc::new(super::search::IndexSearch::new(live.workspace.dir())) as Arc<dyn Searcher>)
+    });
     let pipeline = Pipeline {
         engine,
         workspace: live.workspace.clone(),
         checkpoints: live.checkpoints.clone(),
+        index,
     };
     let pipe_tx = tx.clone();
     let running = live.running;
@@ -167,6 +172,9 @@ async fn ui_loop(
         },
     );
     let mut sessions: HashMap<String, Session> = HashMap::new();
+    if let Some(m) = cases_msg(&workspace) {
+        let _ = update(&mut model, m);
+    }
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -271,8 +279,74 @@ fn execute_command(
                 }
             }
         },
+        Command::Triage(action) => {
+            // Persisted at once (the store locks and writes atomically); the UI gets the
+            // refreshed cases, or why the change was refused.
+            match triage(action, workspace, sessions) {
+                Ok(()) => {}
+                Err(e) => reply(Msg::Notice(Notice::error(format!("triage: {e}")))),
+            }
+            if let Some(m) = cases_msg(workspace) {
+                reply(m);
+            }
+        }
         Command::Quit => {}
     }
+}
+
+/// The workspace's cases for the UI, or a notice when they cannot be read.
+fn cases_msg(workspace: &Workspace) -> Option<Msg> {
+    match crate::triage::store::Store::new(workspace.dir()).load() {
+        Ok(t) => Some(Msg::Cases(t.cases)),
+        Err(e) => Some(Msg::Notice(Notice::error(format!("triage: {e}")))),
+    }
+}
+
+/// Execute one triage change with the analyst's name and the wall clock.
+fn triage(
+    action: TriageAction,
+    workspace: &Workspace,
+    sessions: &HashMap<String, Session>,
+) -> anyhow::Result<()> {
+    let store = crate::triage::store::Store::new(workspace.dir());
+    let who = super::case::analyst(None);
+    let now = super::case::now();
+    match action {
+        TriageAction::OpenCase {
+            sessions: ids,
+            into,
+        } => {
+            // Live sessions first; the saved ones cover a session from an earlier run.
+            let saved = workspace.load_sessions().unwrap_or_default();
+            let chosen: Vec<Session> = ids
+                .iter()
+                .filter_map(|id| {
+                    sessions
+                        .get(&id.0)
+                        .cloned()
+                        .or_else(|| saved.iter().find(|s| s.id == *id).cloned())
+                })
+                .collect();
+            if chosen.is_empty() {
+                anyhow::bail!("the session is not known to this workspace");
+            }
+            let (rules, _) = super::hunt::load_rules(&[]);
+            store.open_case(&chosen, into.as_deref(), &rules, &who, now)?;
+        }
+        TriageAction::SetStep {
+            case,
+            step,
+            status,
+            note,
+        } => store.set_step(&case, &step, status, note.as_deref(), &who, now)?,
+        TriageAction::Note { case, text } => store.note(&case, &text, &who, now)?,
+        TriageAction::Attach {
+            case,
+            step,
+            event_id,
+        } => store.attach(&case, &step, &event_id)?,
+    }
+    Ok(())
 }
 
 /// Write an export into the workspace's `exports/` folder (or the path given).
@@ -379,7 +453,7 @@ fn stats(c: &Counters) -> PipelineStats {
     PipelineStats {
         events_total: c.events,
         errors_total: c.errors,
-        indexed_total: 0,
+        indexed_total: c.indexed,
         kinds: c
             .kinds
             .iter()

@@ -65,9 +65,18 @@ pub fn start_live(args: &WatchArgs) -> anyhow::Result<Live> {
     let workspace = Workspace::open(&dir)?;
     let lock = workspace.lock()?;
     let cp_path = workspace.path(CHECKPOINTS);
-    let loaded = checkpoint::load(&cp_path, super::case::now() / 1_000_000_000)?;
+    let mut loaded = checkpoint::load(&cp_path, super::case::now() / 1_000_000_000)?;
     if let Some(e) = &loaded.set_aside {
         eprintln!("lateral: {e}; starting without checkpoints");
+    }
+    // With a search index, the positions stored with its last commit are the truth: they name
+    // exactly the events the index holds.
+    if let Some(cp) = crate::index::Index::open(&super::index::index_dir(&workspace))
+        .ok()
+        .and_then(|i| i.last_payload().ok().flatten())
+        .and_then(|b| checkpoint::Checkpoints::from_bytes(&b).ok())
+    {
+        loaded.checkpoints = Some(cp);
     }
     let roots = args
         .paths
@@ -112,6 +121,18 @@ pub fn engine_for(args: &WatchArgs, workspace: &Workspace) -> anyhow::Result<Eng
     };
     let baseline = workspace.load_baseline()?.unwrap_or_else(Baseline::default);
     Ok(Engine::new(rules, config, baseline))
+}
+
+/// The workspace's index writer for a live run, or `None` with a note (correlation goes on
+/// without search).
+pub fn open_index(workspace: &Workspace) -> Option<crate::index::Writer> {
+    match super::index::open_writer(workspace, crate::index::WriterConfig::default()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!("lateral: search index not available: {e}");
+            None
+        }
+    }
 }
 
 /// Stop the tailer on SIGINT/SIGTERM (a second signal exits at once).
@@ -162,10 +183,12 @@ fn headless(args: &WatchArgs) -> anyhow::Result<ExitCode> {
     let live = start_live(args)?;
     let engine = engine_for(args, &live.workspace)?;
     let signals = stop_on_signals(live.stopper.clone())?;
+    let index = open_index(&live.workspace);
     let pipeline = Pipeline {
         engine,
         workspace: live.workspace.clone(),
         checkpoints: live.checkpoints.clone(),
+        index,
     };
     let stopper = live.stopper.clone();
     let stdout = std::io::stdout();

@@ -3,7 +3,7 @@
 //! A detection is a set of named searches and a condition over them (Sigma specification,
 //! "Detection" section):
 //! - a search is a map (every field must match: AND) or a list of maps (any map: OR), or a
-//!   list of keywords matched against the event's text;
+//!   list of keywords matched against the event's text (`'|all'` as the key: all of them);
 //! - a field key is `name|modifier|modifier...`; a list of values matches when any value
 //!   matches (all of them with `|all`);
 //! - plain string values match case-insensitively as a whole, with `*` and `?` wildcards
@@ -12,13 +12,19 @@
 //!   `all of x*`, `1 of them`, `all of them` (identifiers starting with `_` are left out of
 //!   `them`).
 //!
-//! Modifiers: `contains`, `startswith`, `endswith`, `all`, `re` (with `i`, `m`, `s` flags),
-//! `cidr`, `exists`, `windash`, `base64`, `base64offset`, `wide`/`utf16le`, `utf16be`,
-//! `utf16`, `gt`/`gte`/`lt`/`lte`, `fieldref`, `cased`, `expand`.
+//! Modifiers (Sigma modifiers appendix): `contains`, `startswith`, `endswith`, `all`, `re`
+//! (with `i`, `m`, `s` flags), `cidr`, `exists`, `windash`, `base64`, `base64offset`,
+//! `wide`/`utf16le`, `utf16be`, `utf16`, `gt`/`gte`/`lt`/`lte`, `neq`, `fieldref`, `cased`,
+//! `expand`, and the time modifiers `minute`, `hour`, `day`, `week`, `month`, `year`.
 //!
-//! Fields are resolved at compile time: a name in [`Field`]'s list reads the normalized field,
-//! any other name reads the event's original field of that name (so vendor names such as
-//! `TargetUserName` or `id.orig_h` work directly).
+//! Fields are resolved at compile time: by default a name in [`Field`]'s list reads the
+//! normalized field and any other name reads the event's original field of that name (so vendor
+//! names such as `TargetUserName` or `id.orig_h` work directly). [`CompileOptions::resolver`]
+//! replaces that rule, which is how Sigma's taxonomy is mapped onto each log source.
+//!
+//! For indexing, [`Detection::anchor`] derives literals of which at least one must be present
+//! in an event for the detection to match, and [`Detection::required_values`] the values a
+//! field must equal; [`Detection::explain`] says which searches matched and which test failed.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -28,12 +34,14 @@ use serde_norway::Value as Y;
 use crate::event::{Cidr, Event, Field, Value};
 
 /// Where a rule reads a field from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FieldRef {
     /// A normalized field.
     Normalized(Field),
     /// An original source field, by its source name.
     Original(String),
+    /// The first of these the event has (a mapped name read from one of several fields).
+    Any(Vec<FieldRef>),
 }
 
 impl FieldRef {
@@ -73,12 +81,27 @@ impl FieldRef {
                 },
                 None => false,
             },
+            FieldRef::Any(refs) => match refs.iter().find(|r| r.present(ev)) {
+                Some(r) => r.any_value(ev, f),
+                None => false,
+            },
         }
     }
 
     /// Whether the event has a non-empty value for the field.
     pub fn exists(&self, ev: &Event) -> bool {
         self.any_value(ev, |s| !s.is_empty())
+    }
+
+    /// Whether the field is present at all, even empty or null (Sigma `exists`: "only verifies
+    /// the presence of a field, not its value").
+    pub fn present(&self, ev: &Event) -> bool {
+        match self {
+            FieldRef::Normalized(Field::EventId | Field::Timestamp) => true,
+            FieldRef::Normalized(f) => ev.value(*f).is_some(),
+            FieldRef::Original(name) => ev.original(name).is_some(),
+            FieldRef::Any(refs) => refs.iter().any(|r| r.present(ev)),
+        }
     }
 
     /// The first value as owned text.
@@ -89,6 +112,19 @@ impl FieldRef {
             true
         });
         out
+    }
+}
+
+impl std::fmt::Display for FieldRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldRef::Normalized(field) => f.write_str(field.name()),
+            FieldRef::Original(name) => f.write_str(name),
+            FieldRef::Any(refs) => {
+                let names: Vec<String> = refs.iter().map(ToString::to_string).collect();
+                f.write_str(&names.join(" | "))
+            }
+        }
     }
 }
 
@@ -129,12 +165,18 @@ enum Matcher {
         needle: String,
         cased: bool,
     },
-    /// Wildcards or `re`.
-    Regex(regex::Regex),
+    /// Wildcards or `re`. For wildcard patterns, `literal` is the longest literal run (lower
+    /// case), which any matching value contains: an index key.
+    Regex {
+        re: regex::Regex,
+        literal: Option<String>,
+    },
     /// Address in range.
     Cidr(Cidr),
     /// Numeric comparison.
     Num(NumOp, f64),
+    /// A part of a timestamp (time modifiers) compared with a number (`None`: equal).
+    Time(TimePart, Option<NumOp>, f64),
     /// The field is absent or empty (`field: null`).
     Null,
     /// Equal to another field of the same event.
@@ -157,6 +199,28 @@ enum NumOp {
     Lte,
 }
 
+impl NumOp {
+    fn holds(self, v: f64, n: f64) -> bool {
+        match self {
+            NumOp::Gt => v > n,
+            NumOp::Gte => v >= n,
+            NumOp::Lt => v < n,
+            NumOp::Lte => v <= n,
+        }
+    }
+}
+
+/// The time modifiers' parts of a timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimePart {
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
 impl Matcher {
     fn matches(&self, value: &str, ev: &Event) -> bool {
         match self {
@@ -165,18 +229,32 @@ impl Matcher {
                 needle,
                 cased,
             } => str_match(*kind, value, needle, *cased),
-            Matcher::Regex(re) => re.is_match(value),
+            Matcher::Regex { re, .. } => re.is_match(value),
             Matcher::Cidr(c) => crate::event::parse_ip(value).is_some_and(|ip| c.contains(ip)),
-            Matcher::Num(op, n) => value.trim().parse::<f64>().is_ok_and(|v| match op {
-                NumOp::Gt => v > *n,
-                NumOp::Gte => v >= *n,
-                NumOp::Lt => v < *n,
-                NumOp::Lte => v <= *n,
+            Matcher::Num(op, n) => value.trim().parse::<f64>().is_ok_and(|v| op.holds(v, *n)),
+            Matcher::Time(part, op, n) => time_part(value, *part).is_some_and(|v| match op {
+                Some(op) => op.holds(v, *n),
+                None => v == *n,
             }),
             Matcher::Null => value.is_empty(),
             Matcher::FieldRef(other) => other.any_value(ev, |o| o.eq_ignore_ascii_case(value)),
         }
     }
+}
+
+/// The numeric part of a timestamp written as text (RFC 3339, `YYYY-MM-DD hh:mm:ss`).
+fn time_part(value: &str, part: TimePart) -> Option<f64> {
+    use chrono::{Datelike, Timelike};
+    let ns = crate::event::parse_timestamp(value)?;
+    let dt = chrono::DateTime::from_timestamp(ns.div_euclid(1_000_000_000), 0)?;
+    Some(f64::from(match part {
+        TimePart::Minute => dt.minute(),
+        TimePart::Hour => dt.hour(),
+        TimePart::Day => dt.day(),
+        TimePart::Week => dt.iso_week().week(),
+        TimePart::Month => dt.month(),
+        TimePart::Year => u32::try_from(dt.year()).ok()?,
+    }))
 }
 
 fn str_match(kind: StrKind, hay: &str, needle: &str, cased: bool) -> bool {
@@ -241,10 +319,17 @@ fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
 /// One `field|modifiers: values` test.
 #[derive(Debug, Clone)]
 struct FieldTest {
+    /// The field name as written.
     key: String,
+    /// The key with its modifiers, as written (for explanations).
+    spec: String,
+    /// The values as written (for explanations).
+    values: Vec<String>,
     field: FieldRef,
     matchers: Vec<Matcher>,
     all: bool,
+    /// `neq`: the field holds none of the values.
+    negate: bool,
     /// `exists: true/false`.
     exists: Option<bool>,
 }
@@ -252,7 +337,7 @@ struct FieldTest {
 impl FieldTest {
     fn matches(&self, ev: &Event) -> bool {
         if let Some(want) = self.exists {
-            return self.field.exists(ev) == want;
+            return self.field.present(ev) == want;
         }
         if self.matchers.is_empty() {
             return false;
@@ -269,11 +354,45 @@ impl FieldTest {
             }
             self.field.any_value(ev, |v| m.matches(v, ev))
         };
+        if self.negate {
+            return !self.matchers.iter().any(test);
+        }
         if self.all {
             self.matchers.iter().all(test)
         } else {
             self.matchers.iter().any(test)
         }
+    }
+
+    /// What the event holds in the field, for explanations.
+    fn observed(&self, ev: &Event) -> String {
+        let mut vals: Vec<String> = Vec::new();
+        self.field.any_value(ev, |v| {
+            vals.push(crate::event::sanitize(v, 120).into_owned());
+            vals.len() >= 3
+        });
+        if vals.is_empty() {
+            if self.field.present(ev) {
+                "present but empty".to_string()
+            } else {
+                "absent".to_string()
+            }
+        } else {
+            format!("`{}`", vals.join("`, `"))
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut shown: Vec<String> = self
+            .values
+            .iter()
+            .take(4)
+            .map(|v| crate::event::sanitize(v, 80).into_owned())
+            .collect();
+        if self.values.len() > 4 {
+            shown.push(format!("... {} more", self.values.len() - 4));
+        }
+        format!("{}: {}", self.spec, shown.join(" | "))
     }
 }
 
@@ -282,17 +401,32 @@ impl FieldTest {
 enum Search {
     /// Any of these maps; each map is an AND of field tests.
     Maps(Vec<Vec<FieldTest>>),
-    /// Keywords: any matches any text of the event.
-    Keywords(Vec<Matcher>),
+    /// Keywords: any (all, with `'|all'`) matches some text of the event. With `originals`,
+    /// the original fields' string values count as text too (records without raw text).
+    Keywords {
+        matchers: Vec<Matcher>,
+        all: bool,
+        originals: bool,
+    },
 }
 
 impl Search {
     fn matches(&self, ev: &Event) -> bool {
         match self {
             Search::Maps(maps) => maps.iter().any(|tests| tests.iter().all(|t| t.matches(ev))),
-            Search::Keywords(ms) => ms
-                .iter()
-                .any(|m| event_texts(ev).iter().any(|t| m.matches(t, ev))),
+            Search::Keywords {
+                matchers,
+                all,
+                originals,
+            } => {
+                let texts = event_texts(ev, *originals);
+                let hit = |m: &Matcher| texts.iter().any(|t| m.matches(t, ev));
+                if *all {
+                    matchers.iter().all(hit)
+                } else {
+                    matchers.iter().any(hit)
+                }
+            }
         }
     }
 
@@ -300,13 +434,14 @@ impl Search {
     fn fields(&self) -> Vec<&str> {
         match self {
             Search::Maps(maps) => maps.iter().flatten().map(|t| t.key.as_str()).collect(),
-            Search::Keywords(_) => Vec::new(),
+            Search::Keywords { .. } => Vec::new(),
         }
     }
 }
 
-/// The texts keyword searches look at: the raw record, the message and the command line.
-fn event_texts(ev: &Event) -> Vec<&str> {
+/// The texts keyword searches look at: the raw record, the message and the command line, and
+/// (when asked) the string values of the original fields.
+fn event_texts(ev: &Event, originals: bool) -> Vec<&str> {
     let mut v = Vec::with_capacity(3);
     if let Some(r) = &ev.raw {
         v.push(r.as_str());
@@ -314,6 +449,13 @@ fn event_texts(ev: &Event) -> Vec<&str> {
     for f in [Field::Message, Field::ProcessCommandLine] {
         if let Some(s) = ev.str(f) {
             v.push(s);
+        }
+    }
+    if originals && ev.raw.is_none() {
+        for (_, val) in &ev.original {
+            if let serde_json::Value::String(s) = val {
+                v.push(s.as_str());
+            }
         }
     }
     v
@@ -334,6 +476,31 @@ pub enum Cond {
     OneOf(Vec<usize>),
     /// Every one of these searches.
     AllOf(Vec<usize>),
+}
+
+impl Cond {
+    /// Evaluate with `leaf` deciding each search.
+    pub fn eval(&self, leaf: &mut dyn FnMut(usize) -> bool) -> bool {
+        match self {
+            Cond::Search(i) => leaf(*i),
+            Cond::Not(inner) => !inner.eval(leaf),
+            Cond::And(cs) => cs.iter().all(|c| c.eval(leaf)),
+            Cond::Or(cs) => cs.iter().any(|c| c.eval(leaf)),
+            Cond::OneOf(ix) => ix.iter().any(|i| leaf(*i)),
+            Cond::AllOf(ix) => ix.iter().all(|i| leaf(*i)),
+        }
+    }
+
+    fn shifted(self, by: usize) -> Cond {
+        match self {
+            Cond::Search(i) => Cond::Search(i + by),
+            Cond::Not(inner) => Cond::Not(Box::new(inner.shifted(by))),
+            Cond::And(cs) => Cond::And(cs.into_iter().map(|c| c.shifted(by)).collect()),
+            Cond::Or(cs) => Cond::Or(cs.into_iter().map(|c| c.shifted(by)).collect()),
+            Cond::OneOf(ix) => Cond::OneOf(ix.into_iter().map(|i| i + by).collect()),
+            Cond::AllOf(ix) => Cond::AllOf(ix.into_iter().map(|i| i + by).collect()),
+        }
+    }
 }
 
 /// A compiled detection.
@@ -365,11 +532,90 @@ fn derr(key: impl Into<String>, reason: impl Into<String>) -> DetectionError {
 /// Values for `%placeholder%` expansion (`expand` modifier).
 pub type Placeholders = HashMap<String, Vec<String>>;
 
+/// Maps a rule's field name to where it is read; an `Err` is an unknown field.
+pub type Resolver<'a> = dyn Fn(&str) -> Result<FieldRef, String> + 'a;
+
+/// How a detection is compiled.
+pub struct CompileOptions<'a> {
+    /// Values of `%placeholders%` for `expand`.
+    pub placeholders: &'a Placeholders,
+    /// Field name resolution (default: [`FieldRef::resolve`]).
+    pub resolver: &'a Resolver<'a>,
+    /// Keyword searches also read the original fields' values when the record has no raw
+    /// text (EVTX records): Sigma keywords are meant to search "the entire event".
+    pub keywords_in_originals: bool,
+}
+
+impl std::fmt::Debug for CompileOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompileOptions")
+            .field("placeholders", &self.placeholders.len())
+            .field("keywords_in_originals", &self.keywords_in_originals)
+            .finish()
+    }
+}
+
+/// What an index may key a detection on: the field holds the needle in this way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AtomKind {
+    /// The whole value.
+    Equals,
+    /// A prefix.
+    StartsWith,
+    /// A suffix.
+    EndsWith,
+    /// Anywhere.
+    Contains,
+}
+
+/// One literal of an anchor (see [`Detection::anchor`]): ASCII, lowercase, compared
+/// case-insensitively (a superset of `cased` comparisons).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Atom {
+    /// Field read.
+    pub field: FieldRef,
+    /// How the needle sits in the value.
+    pub kind: AtomKind,
+    /// Lowercase ASCII literal.
+    pub needle: String,
+}
+
+/// Why one search did or did not match an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchReport {
+    /// Search name.
+    pub name: String,
+    /// Whether it matched.
+    pub matched: bool,
+    /// For a match, the tests that held; otherwise, per alternative map, the first test that
+    /// failed and what the event held.
+    pub detail: Vec<String>,
+}
+
+/// Shortest needle worth an index entry: shorter ones select nearly everything.
+const MIN_ANCHOR_LEN: usize = 3;
+
 impl Detection {
-    /// Compile a `detection:` mapping.
+    /// Compile a `detection:` mapping with the default field resolution.
     pub fn compile(
         detection: &Y,
         placeholders: &Placeholders,
+    ) -> Result<Detection, DetectionError> {
+        let resolver = |name: &str| Ok(FieldRef::resolve(name));
+        Detection::compile_with(
+            detection,
+            &CompileOptions {
+                placeholders,
+                resolver: &resolver,
+                keywords_in_originals: false,
+            },
+        )
+    }
+
+    /// Compile a `detection:` mapping.
+    pub fn compile_with(
+        detection: &Y,
+        opts: &CompileOptions<'_>,
     ) -> Result<Detection, DetectionError> {
         let Y::Mapping(map) = detection else {
             return Err(derr("", "must be a mapping of searches and a condition"));
@@ -399,7 +645,7 @@ impl Detection {
             if name == "timeframe" {
                 continue;
             }
-            searches.push(compile_search(name, v, placeholders)?);
+            searches.push(compile_search(name, v, opts)?);
             names.push(name.to_string());
         }
         let condition_text = condition_text.ok_or_else(|| derr("condition", "missing"))?;
@@ -414,22 +660,8 @@ impl Detection {
 
     /// Whether the event matches.
     pub fn matches(&self, ev: &Event) -> bool {
-        self.eval(&self.condition, ev)
-    }
-
-    fn eval(&self, c: &Cond, ev: &Event) -> bool {
-        match c {
-            Cond::Search(i) => self.searches.get(*i).is_some_and(|s| s.matches(ev)),
-            Cond::Not(inner) => !self.eval(inner, ev),
-            Cond::And(cs) => cs.iter().all(|c| self.eval(c, ev)),
-            Cond::Or(cs) => cs.iter().any(|c| self.eval(c, ev)),
-            Cond::OneOf(ix) => ix
-                .iter()
-                .any(|i| self.searches.get(*i).is_some_and(|s| s.matches(ev))),
-            Cond::AllOf(ix) => ix
-                .iter()
-                .all(|i| self.searches.get(*i).is_some_and(|s| s.matches(ev))),
-        }
+        self.condition
+            .eval(&mut |i| self.searches.get(i).is_some_and(|s| s.matches(ev)))
     }
 
     /// Names of the searches that match the event (for "why did this fire").
@@ -442,9 +674,54 @@ impl Detection {
             .collect()
     }
 
+    /// Search by search, whether it matched and why (or why not).
+    pub fn explain(&self, ev: &Event) -> Vec<SearchReport> {
+        self.names
+            .iter()
+            .zip(&self.searches)
+            .map(|(name, s)| {
+                let matched = s.matches(ev);
+                let detail = match s {
+                    Search::Maps(maps) if matched => maps
+                        .iter()
+                        .find(|tests| tests.iter().all(|t| t.matches(ev)))
+                        .map(|tests| {
+                            tests
+                                .iter()
+                                .map(|t| format!("{} (event: {})", t.describe(), t.observed(ev)))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    Search::Maps(maps) => maps
+                        .iter()
+                        .filter_map(|tests| tests.iter().find(|t| !t.matches(ev)))
+                        .map(|t| format!("{} failed (event: {})", t.describe(), t.observed(ev)))
+                        .collect(),
+                    Search::Keywords { matchers, .. } => {
+                        vec![format!(
+                            "{} keyword(s) {} the event's text",
+                            matchers.len(),
+                            if matched { "found in" } else { "not found in" }
+                        )]
+                    }
+                };
+                SearchReport {
+                    name: name.clone(),
+                    matched,
+                    detail,
+                }
+            })
+            .collect()
+    }
+
     /// The condition as written.
     pub fn condition_text(&self) -> &str {
         &self.condition_text
+    }
+
+    /// Search names, in the order written.
+    pub fn search_names(&self) -> &[String] {
+        &self.names
     }
 
     /// Every field name the detection reads.
@@ -455,14 +732,35 @@ impl Detection {
         v
     }
 
+    /// This detection, except where `filter` matches: `(this) and not (filter)`. The filter's
+    /// searches are renamed `label:name` (Sigma filter documents).
+    pub fn and_not(mut self, filter: Detection, label: &str) -> Detection {
+        let offset = self.searches.len();
+        self.names
+            .extend(filter.names.iter().map(|n| format!("{label}:{n}")));
+        self.searches.extend(filter.searches);
+        let negated = Cond::Not(Box::new(filter.condition.shifted(offset)));
+        self.condition = Cond::And(vec![self.condition, negated]);
+        self.condition_text = format!(
+            "({}) and not {label}:({})",
+            self.condition_text, filter.condition_text
+        );
+        self
+    }
+
     /// Literal values a normalized field must equal for the detection to match, when the
     /// condition requires it (used to index rules by `event.code` etc.). `None` = no such
     /// requirement can be derived.
     pub fn required_values(&self, field: Field) -> Option<Vec<String>> {
+        self.required_values_of(&FieldRef::Normalized(field))
+    }
+
+    /// [`Detection::required_values`] for any field reference (Sigma's `EventID` original).
+    pub fn required_values_of(&self, field: &FieldRef) -> Option<Vec<String>> {
         self.required(&self.condition, field)
     }
 
-    fn required(&self, c: &Cond, field: Field) -> Option<Vec<String>> {
+    fn required(&self, c: &Cond, field: &FieldRef) -> Option<Vec<String>> {
         match c {
             Cond::Search(i) => self.search_required(*i, field),
             Cond::And(cs) => cs.iter().find_map(|c| self.required(c, field)),
@@ -485,7 +783,7 @@ impl Detection {
         }
     }
 
-    fn search_required(&self, i: usize, field: Field) -> Option<Vec<String>> {
+    fn search_required(&self, i: usize, field: &FieldRef) -> Option<Vec<String>> {
         let Search::Maps(maps) = self.searches.get(i)? else {
             return None;
         };
@@ -493,46 +791,154 @@ impl Detection {
         for tests in maps {
             let t = tests
                 .iter()
-                .find(|t| t.field == FieldRef::Normalized(field) && !t.all && t.exists.is_none())?;
+                .find(|t| t.field == *field && !t.all && !t.negate && t.exists.is_none())?;
             for m in &t.matchers {
                 match m {
                     Matcher::Str {
                         kind: StrKind::Eq,
                         needle,
-                        ..
-                    } => all.push(needle.clone()),
+                        cased,
+                    } => all.push(if *cased {
+                        needle.to_lowercase()
+                    } else {
+                        needle.clone()
+                    }),
                     _ => return None,
                 }
             }
         }
         Some(all)
     }
+
+    /// Literals at least one of which holds in every event the detection matches (a
+    /// necessary condition), chosen to be selective: an index looks the literals up and
+    /// evaluates the detection only for events that hold one. `avoid` names fields not worth
+    /// keying on (already used for routing, such as the event id). `None` when no such set
+    /// can be derived (negations, numbers, regular expressions, short needles...).
+    pub fn anchor(&self, avoid: &dyn Fn(&FieldRef) -> bool) -> Option<Vec<Atom>> {
+        self.cond_anchor(&self.condition, avoid)
+            .filter(|(score, _)| *score > 0)
+            .map(|(_, atoms)| atoms)
+    }
+
+    /// (score, atoms): the score is the shortest needle of the set (higher is more selective).
+    fn cond_anchor(
+        &self,
+        c: &Cond,
+        avoid: &dyn Fn(&FieldRef) -> bool,
+    ) -> Option<(usize, Vec<Atom>)> {
+        let best = |cands: Vec<Option<(usize, Vec<Atom>)>>| {
+            cands
+                .into_iter()
+                .flatten()
+                .max_by(|a, b| a.0.cmp(&b.0).then(b.1.len().cmp(&a.1.len())))
+        };
+        let union = |parts: Vec<Option<(usize, Vec<Atom>)>>| {
+            let mut score = usize::MAX;
+            let mut atoms = Vec::new();
+            for p in parts {
+                let (s, a) = p?;
+                score = score.min(s);
+                atoms.extend(a);
+            }
+            Some((score, atoms))
+        };
+        match c {
+            Cond::Search(i) => self.search_anchor(*i, avoid),
+            Cond::Not(_) => None,
+            Cond::And(cs) => best(cs.iter().map(|c| self.cond_anchor(c, avoid)).collect()),
+            Cond::AllOf(ix) => best(ix.iter().map(|i| self.search_anchor(*i, avoid)).collect()),
+            Cond::Or(cs) => union(cs.iter().map(|c| self.cond_anchor(c, avoid)).collect()),
+            Cond::OneOf(ix) => union(ix.iter().map(|i| self.search_anchor(*i, avoid)).collect()),
+        }
+    }
+
+    fn search_anchor(
+        &self,
+        i: usize,
+        avoid: &dyn Fn(&FieldRef) -> bool,
+    ) -> Option<(usize, Vec<Atom>)> {
+        let Search::Maps(maps) = self.searches.get(i)? else {
+            return None;
+        };
+        let mut score = usize::MAX;
+        let mut atoms = Vec::new();
+        for tests in maps {
+            let (s, a) = tests
+                .iter()
+                .filter_map(|t| test_anchor(t, avoid))
+                .max_by(|a, b| a.0.cmp(&b.0).then(b.1.len().cmp(&a.1.len())))?;
+            score = score.min(s);
+            atoms.extend(a);
+        }
+        (score != usize::MAX).then_some((score, atoms))
+    }
 }
 
-fn compile_search(name: &str, v: &Y, ph: &Placeholders) -> Result<Search, DetectionError> {
+/// The atoms of one field test: one of them holds whenever the test does.
+fn test_anchor(t: &FieldTest, avoid: &dyn Fn(&FieldRef) -> bool) -> Option<(usize, Vec<Atom>)> {
+    if t.negate || t.exists.is_some() || t.matchers.is_empty() || avoid(&t.field) {
+        return None;
+    }
+    let atom = |m: &Matcher| -> Option<Atom> {
+        let (kind, needle) = match m {
+            Matcher::Str { kind, needle, .. } => (
+                match kind {
+                    StrKind::Eq => AtomKind::Equals,
+                    StrKind::Starts => AtomKind::StartsWith,
+                    StrKind::Ends => AtomKind::EndsWith,
+                    StrKind::Contains => AtomKind::Contains,
+                },
+                needle.as_str(),
+            ),
+            Matcher::Regex {
+                literal: Some(l), ..
+            } => (AtomKind::Contains, l.as_str()),
+            _ => return None,
+        };
+        // Non-ASCII needles are left out: the index folds ASCII case only.
+        (needle.len() >= MIN_ANCHOR_LEN && needle.is_ascii()).then(|| Atom {
+            field: t.field.clone(),
+            kind,
+            needle: needle.to_ascii_lowercase(),
+        })
+    };
+    if t.all {
+        // Every value must hold: the longest one alone is necessary.
+        return t
+            .matchers
+            .iter()
+            .filter_map(atom)
+            .max_by_key(|a| a.needle.len())
+            .map(|a| (a.needle.len(), vec![a]));
+    }
+    let atoms: Vec<Atom> = t.matchers.iter().map(atom).collect::<Option<_>>()?;
+    let score = atoms.iter().map(|a| a.needle.len()).min()?;
+    Some((score, atoms))
+}
+
+fn compile_search(name: &str, v: &Y, opts: &CompileOptions<'_>) -> Result<Search, DetectionError> {
     match v {
-        Y::Mapping(m) => Ok(Search::Maps(vec![compile_map(name, m, ph)?])),
+        Y::Mapping(m) => {
+            // `'|all': [...]` (or `'|contains': ...`): keywords with modifiers.
+            if m.len() == 1
+                && let Some((Some(k), kv)) = m.iter().next().map(|(k, v)| (k.as_str(), v))
+                && k.starts_with('|')
+            {
+                return compile_keywords(name, k, kv, opts);
+            }
+            Ok(Search::Maps(vec![compile_map(name, m, opts)?]))
+        }
         Y::Sequence(items) if items.iter().all(|i| matches!(i, Y::Mapping(_))) => {
             let mut maps = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 if let Y::Mapping(m) = item {
-                    maps.push(compile_map(&format!("{name}[{i}]"), m, ph)?);
+                    maps.push(compile_map(&format!("{name}[{i}]"), m, opts)?);
                 }
             }
             Ok(Search::Maps(maps))
         }
-        Y::Sequence(items) => {
-            let mut ms = Vec::new();
-            for item in items {
-                let s =
-                    scalar_text(item).ok_or_else(|| derr(name, "keyword lists hold strings"))?;
-                ms.push(glob_matcher(&s, StrKind::Contains, false).map_err(|e| derr(name, e))?);
-            }
-            Ok(Search::Keywords(ms))
-        }
-        Y::String(s) => Ok(Search::Keywords(vec![
-            glob_matcher(s, StrKind::Contains, false).map_err(|e| derr(name, e))?,
-        ])),
+        Y::Sequence(_) | Y::String(_) => compile_keywords(name, "", v, opts),
         _ => Err(derr(
             name,
             "a search is a mapping, a list of mappings or a list of keywords",
@@ -540,17 +946,56 @@ fn compile_search(name: &str, v: &Y, ph: &Placeholders) -> Result<Search, Detect
     }
 }
 
+fn compile_keywords(
+    name: &str,
+    key: &str,
+    v: &Y,
+    opts: &CompileOptions<'_>,
+) -> Result<Search, DetectionError> {
+    let mod_names: Vec<&str> = key.split('|').filter(|m| !m.is_empty()).collect();
+    let mods = parse_mods(name, &mod_names)?;
+    let items: Vec<&Y> = match v {
+        Y::Sequence(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut matchers = Vec::new();
+    for item in items {
+        let s = scalar_text(item).ok_or_else(|| derr(name, "keyword lists hold strings"))?;
+        if mods.kind.is_none() && mods.transforms.is_empty() && mods.re.is_none() {
+            matchers
+                .push(glob_matcher(&s, StrKind::Contains, mods.cased).map_err(|e| derr(name, e))?);
+        } else {
+            let mut m = Mods {
+                kind: Some(mods.kind.unwrap_or(StrKind::Contains)),
+                ..Mods::default()
+            };
+            m.re.clone_from(&mods.re);
+            m.cased = mods.cased;
+            m.transforms.clone_from(&mods.transforms);
+            matchers.extend(value_matchers(name, &s, &m, opts)?);
+        }
+    }
+    Ok(Search::Keywords {
+        matchers,
+        all: mods.all,
+        originals: opts.keywords_in_originals,
+    })
+}
+
 fn compile_map(
     path: &str,
     m: &serde_norway::Mapping,
-    ph: &Placeholders,
+    opts: &CompileOptions<'_>,
 ) -> Result<Vec<FieldTest>, DetectionError> {
     let mut tests = Vec::new();
     for (k, v) in m {
-        let key = k
-            .as_str()
-            .ok_or_else(|| derr(path, "field names must be strings"))?;
-        tests.push(compile_field(&format!("{path}.{key}"), key, v, ph)?);
+        let key = match k {
+            Y::String(s) => s.clone(),
+            // `EventID: 4624` keys are strings, but a bare number key is a field name too.
+            Y::Number(n) => n.to_string(),
+            _ => return Err(derr(path, "field names must be strings")),
+        };
+        tests.push(compile_field(&format!("{path}.{key}"), &key, v, opts)?);
     }
     Ok(tests)
 }
@@ -566,7 +1011,9 @@ struct Mods {
     cased: bool,
     fieldref: bool,
     expand: bool,
+    neq: bool,
     num: Option<NumOp>,
+    time: Option<TimePart>,
     /// Value transformations in the order written.
     transforms: Vec<Transform>,
 }
@@ -598,10 +1045,17 @@ fn parse_mods(path: &str, mods: &[&str]) -> Result<Mods, DetectionError> {
             "cased" => m.cased = true,
             "fieldref" => m.fieldref = true,
             "expand" => m.expand = true,
+            "neq" => m.neq = true,
             "gt" => m.num = Some(NumOp::Gt),
             "gte" => m.num = Some(NumOp::Gte),
             "lt" => m.num = Some(NumOp::Lt),
             "lte" => m.num = Some(NumOp::Lte),
+            "minute" => m.time = Some(TimePart::Minute),
+            "hour" => m.time = Some(TimePart::Hour),
+            "day" => m.time = Some(TimePart::Day),
+            "week" => m.time = Some(TimePart::Week),
+            "month" => m.time = Some(TimePart::Month),
+            "year" => m.time = Some(TimePart::Year),
             "windash" => m.transforms.push(Transform::Windash),
             "base64" => m.transforms.push(Transform::Base64),
             "base64offset" => m.transforms.push(Transform::Base64Offset),
@@ -627,16 +1081,20 @@ fn compile_field(
     path: &str,
     key: &str,
     v: &Y,
-    ph: &Placeholders,
+    opts: &CompileOptions<'_>,
 ) -> Result<FieldTest, DetectionError> {
     let mut parts = key.split('|');
     let name = parts.next().unwrap_or_default().to_string();
     if name.is_empty() {
-        return Err(derr(path, "empty field name"));
+        return Err(derr(
+            path,
+            "empty field name (keywords with modifiers are written `'|all': [...]` alone in their search)",
+        ));
     }
     let mod_names: Vec<&str> = parts.collect();
     let mods = parse_mods(path, &mod_names)?;
-    let field = FieldRef::resolve(&name);
+    let field = (opts.resolver)(&name).map_err(|reason| derr(path, reason))?;
+    let shown = |v: &Y| scalar_text(v).unwrap_or_else(|| "null".to_string());
     if mods.exists {
         let want = match v {
             Y::Bool(b) => *b,
@@ -646,9 +1104,12 @@ fn compile_field(
         };
         return Ok(FieldTest {
             key: name,
+            spec: key.to_string(),
+            values: vec![want.to_string()],
             field,
             matchers: Vec::new(),
             all: false,
+            negate: false,
             exists: Some(want),
         });
     }
@@ -657,7 +1118,7 @@ fn compile_field(
         other => vec![other],
     };
     let mut matchers = Vec::new();
-    for value in values {
+    for value in &values {
         if matches!(value, Y::Null) {
             matchers.push(Matcher::Null);
             continue;
@@ -665,50 +1126,87 @@ fn compile_field(
         let text = scalar_text(value)
             .ok_or_else(|| derr(path, "values must be strings, numbers, booleans or null"))?;
         let texts = if mods.expand {
-            expand(path, &text, ph)?
+            expand(path, &text, opts.placeholders)?
         } else {
             vec![text]
         };
         for text in texts {
-            matchers.extend(value_matchers(path, &text, &mods)?);
+            matchers.extend(value_matchers(path, &text, &mods, opts)?);
         }
     }
     Ok(FieldTest {
         key: name,
+        spec: key.to_string(),
+        values: values.iter().map(|v| shown(v)).collect(),
         field,
         matchers,
         all: mods.all,
+        negate: mods.neq,
         exists: None,
     })
 }
 
+/// Replace `%name%` placeholders by each of their values (all combinations); `\%` is a
+/// plain percent sign.
 fn expand(path: &str, text: &str, ph: &Placeholders) -> Result<Vec<String>, DetectionError> {
     let mut out = vec![String::new()];
-    let mut rest = text;
-    while let Some(start) = rest.find('%') {
-        let Some(len) = rest[start + 1..].find('%') else {
-            break;
-        };
-        let name = &rest[start + 1..start + 1 + len];
-        let values = ph.get(name).ok_or_else(|| {
-            derr(
-                path,
-                format!("placeholder %{name}% has no values configured"),
-            )
-        })?;
-        let prefix = &rest[..start];
-        out = out
-            .iter()
-            .flat_map(|o| values.iter().map(move |v| format!("{o}{prefix}{v}")))
-            .collect();
-        rest = &rest[start + len + 2..];
+    let mut literal = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if chars.get(i + 1) == Some(&'%') => {
+                literal.push('%');
+                i += 2;
+            }
+            '%' => {
+                let Some(len) = chars[i + 1..].iter().position(|c| *c == '%') else {
+                    literal.push('%');
+                    i += 1;
+                    continue;
+                };
+                let name: String = chars[i + 1..i + 1 + len].iter().collect();
+                let values = ph.get(&name).ok_or_else(|| {
+                    derr(
+                        path,
+                        format!("placeholder %{name}% has no values configured"),
+                    )
+                })?;
+                let prefix = std::mem::take(&mut literal);
+                out = out
+                    .iter()
+                    .flat_map(|o| {
+                        let prefix = &prefix;
+                        values.iter().map(move |v| format!("{o}{prefix}{v}"))
+                    })
+                    .collect();
+                i += len + 2;
+            }
+            c => {
+                literal.push(c);
+                i += 1;
+            }
+        }
     }
-    Ok(out.into_iter().map(|o| format!("{o}{rest}")).collect())
+    Ok(out.into_iter().map(|o| format!("{o}{literal}")).collect())
 }
 
-fn value_matchers(path: &str, text: &str, mods: &Mods) -> Result<Vec<Matcher>, DetectionError> {
+fn value_matchers(
+    path: &str,
+    text: &str,
+    mods: &Mods,
+    opts: &CompileOptions<'_>,
+) -> Result<Vec<Matcher>, DetectionError> {
     if mods.fieldref {
-        return Ok(vec![Matcher::FieldRef(FieldRef::resolve(text))]);
+        let other = (opts.resolver)(text).map_err(|reason| derr(path, reason))?;
+        return Ok(vec![Matcher::FieldRef(other)]);
+    }
+    if let Some(part) = mods.time {
+        let n: f64 = text
+            .trim()
+            .parse()
+            .map_err(|_| derr(path, format!("`{text}` is not a number")))?;
+        return Ok(vec![Matcher::Time(part, mods.num, n)]);
     }
     if let Some(op) = mods.num {
         let n: f64 = text
@@ -733,27 +1231,39 @@ fn value_matchers(path: &str, text: &str, mods: &Mods) -> Result<Vec<Matcher>, D
             .size_limit(1 << 20)
             .build()
             .map_err(|e| derr(path, format!("regular expression does not compile: {e}")))?;
-        return Ok(vec![Matcher::Regex(re)]);
+        return Ok(vec![Matcher::Regex { re, literal: None }]);
     }
     // Value transformations produce one or more literal variants; wildcards apply only to
     // untransformed values (encoded bytes have no wildcard meaning).
-    let mut variants: Vec<(String, bool)> = vec![(text.to_string(), true)];
+    // Each variant: (text, wildcards apply, text holds raw bytes as Latin-1 chars).
+    let mut variants: Vec<(String, bool, bool)> = vec![(text.to_string(), true, false)];
     for t in &mods.transforms {
         variants = variants
             .into_iter()
-            .flat_map(|(v, literal_ok)| match t {
-                Transform::Windash => windash(&v)
-                    .into_iter()
-                    .map(|w| (w, literal_ok))
-                    .collect::<Vec<_>>(),
-                Transform::Base64 => vec![(base64(v.as_bytes()), false)],
-                Transform::Base64Offset => base64_offsets(v.as_bytes())
-                    .into_iter()
-                    .map(|b| (b, false))
-                    .collect(),
-                Transform::Utf16Le => vec![(utf16_marker(&v, Utf16::Le), false)],
-                Transform::Utf16Be => vec![(utf16_marker(&v, Utf16::Be), false)],
-                Transform::Utf16Bom => vec![(utf16_marker(&v, Utf16::Bom), false)],
+            .flat_map(|(v, literal_ok, raw)| {
+                let bytes = || -> Vec<u8> {
+                    if raw {
+                        v.chars()
+                            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+                            .collect()
+                    } else {
+                        v.as_bytes().to_vec()
+                    }
+                };
+                match t {
+                    Transform::Windash => windash(&v)
+                        .into_iter()
+                        .map(|w| (w, literal_ok, raw))
+                        .collect::<Vec<_>>(),
+                    Transform::Base64 => vec![(base64(&bytes()), false, false)],
+                    Transform::Base64Offset => base64_offsets(&bytes())
+                        .into_iter()
+                        .map(|b| (b, false, false))
+                        .collect(),
+                    Transform::Utf16Le => vec![(utf16_marker(&v, Utf16::Le), false, true)],
+                    Transform::Utf16Be => vec![(utf16_marker(&v, Utf16::Be), false, true)],
+                    Transform::Utf16Bom => vec![(utf16_marker(&v, Utf16::Bom), false, true)],
+                }
             })
             .collect();
     }
@@ -765,7 +1275,7 @@ fn value_matchers(path: &str, text: &str, mods: &Mods) -> Result<Vec<Matcher>, D
         kind
     };
     let mut out = Vec::new();
-    for (v, wildcards) in variants {
+    for (v, wildcards, _) in variants {
         if wildcards {
             out.push(glob_matcher(&v, kind, mods.cased).map_err(|e| derr(path, e))?);
         } else {
@@ -845,44 +1355,71 @@ fn glob_matcher(value: &str, kind: StrKind, cased: bool) -> Result<Matcher, Stri
         });
     }
     let mut pattern = String::from(if cased { "^" } else { "(?i)^" });
+    let mut literal: Option<&str> = None;
     for t in &toks {
         match t {
-            Tok::Lit(l) => pattern.push_str(&regex::escape(l)),
+            Tok::Lit(l) => {
+                pattern.push_str(&regex::escape(l));
+                if literal.is_none_or(|best| l.len() > best.len()) {
+                    literal = Some(l);
+                }
+            }
             Tok::Star => pattern.push_str("(?s:.*)"),
             Tok::Q => pattern.push_str("(?s:.)"),
         }
     }
     pattern.push('$');
     regex::Regex::new(&pattern)
-        .map(Matcher::Regex)
+        .map(|re| Matcher::Regex {
+            re,
+            literal: literal.map(str::to_lowercase),
+        })
         .map_err(|e| e.to_string())
 }
 
-/// Sigma `windash`: every `-` or `/` that starts a command-line option also in its other
-/// spellings (`-`, `/`, en dash, em dash, horizontal bar), all combinations bounded.
+/// The dash characters `windash` makes interchangeable: hyphen-minus, slash, en dash, em dash,
+/// horizontal bar.
+const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
+
+/// Beyond this many option dashes in one value, every option gets the same dash (the
+/// permutations would number 5^n).
+const WINDASH_MAX_POSITIONS: usize = 4;
+
+/// Sigma `windash`: every dash that starts a command-line option (preceded by the start or a
+/// non-word character, followed by a word character) in all combinations of its spellings.
 fn windash(v: &str) -> Vec<String> {
-    const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
-    let positions: Vec<usize> = v
-        .char_indices()
-        .filter(|(i, c)| (*c == '-' || *c == '/') && (*i == 0 || v[..*i].ends_with(' ')))
-        .map(|(i, _)| i)
+    let chars: Vec<char> = v.chars().collect();
+    let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_');
+    let positions: Vec<usize> = (0..chars.len())
+        .filter(|&i| {
+            DASHES.contains(&chars[i])
+                && !word(i.checked_sub(1).and_then(|p| chars.get(p)))
+                && word(chars.get(i + 1))
+        })
         .collect();
     if positions.is_empty() {
         return vec![v.to_string()];
     }
-    // Same replacement at every position (the spec's behaviour); keeps the count at 5.
-    DASHES
-        .iter()
-        .map(|d| {
-            let mut s = String::with_capacity(v.len() + 4);
-            for (i, c) in v.char_indices() {
-                if positions.contains(&i) {
-                    s.push(*d)
-                } else {
-                    s.push(c)
-                }
-            }
-            s
+    let render = |choice: &dyn Fn(usize) -> char| -> String {
+        chars
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match positions.iter().position(|p| *p == i) {
+                Some(k) => choice(k),
+                None => *c,
+            })
+            .collect()
+    };
+    if positions.len() > WINDASH_MAX_POSITIONS {
+        return DASHES.iter().map(|d| render(&|_| *d)).collect();
+    }
+    let total = DASHES.len().pow(positions.len() as u32);
+    (0..total)
+        .map(|n| {
+            render(&|k| {
+                let digit = (n / DASHES.len().pow(k as u32)) % DASHES.len();
+                DASHES[digit]
+            })
         })
         .collect()
 }

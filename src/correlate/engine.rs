@@ -229,6 +229,8 @@ struct Obs {
     ev: Event,
     /// Indices of matching rules, with the searches that matched.
     matches: Vec<(usize, Vec<String>)>,
+    /// Sigma rules matched and correlation inputs (read before the originals are dropped).
+    sigma: Option<super::sigma::Observation>,
 }
 
 /// A buffered observation. Boxed: the heap moves entries around on every push and pop, and a
@@ -353,9 +355,9 @@ pub struct Engine {
     rules: Vec<Rule>,
     by_dataset: HashMap<String, Vec<usize>>,
     any_dataset: Vec<usize>,
-    /// Per rule: the `event.code` values it can match at all (None: any), so most rules are
-    /// skipped for an event with one string comparison.
-    rule_codes: Vec<Option<HashSet<String>>>,
+    /// The rules with datasets, indexed by dataset, event code and literal values (the index
+    /// Sigma rules use): an event is checked only against rules that can match it.
+    index: Option<super::sigma::index::Index>,
     buffer: BinaryHeap<Reverse<Pending>>,
     seq: u64,
     max_ts: Option<Nanos>,
@@ -379,6 +381,8 @@ pub struct Engine {
     dirty: BTreeMap<String, ChangeKind>,
     /// Changes already final (closed sessions), in order.
     pending_changes: Vec<Change>,
+    /// Community Sigma rules and correlations, when loaded.
+    sigma: Option<super::sigma::Runtime>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -404,20 +408,13 @@ impl Engine {
                 }
             }
         }
-        let rule_codes = rules
-            .iter()
-            .map(|r| {
-                r.detection
-                    .required_values(Field::EventCode)
-                    .map(|v| v.into_iter().collect::<HashSet<String>>())
-            })
-            .collect();
+        let index = rule_index(&rules);
         Engine {
             config,
             rules,
             by_dataset,
             any_dataset,
-            rule_codes,
+            index,
             buffer: BinaryHeap::new(),
             seq: 0,
             max_ts: None,
@@ -437,7 +434,21 @@ impl Engine {
             stats: EngineStats::default(),
             dirty: BTreeMap::new(),
             pending_changes: Vec::new(),
+            sigma: None,
         }
+    }
+
+    /// Also run a set of Sigma rules and correlations. Their matches become sessions like
+    /// the shipped rules' (severity from `level`, ATT&CK from `tags`); a correlation's match
+    /// opens or escalates the session of the context named by its group-by values.
+    pub fn with_sigma(mut self, set: super::sigma::Ruleset) -> Engine {
+        self.sigma = Some(super::sigma::Runtime::new(set));
+        self
+    }
+
+    /// The Sigma rules loaded, if any.
+    pub fn sigma(&self) -> Option<&super::sigma::Ruleset> {
+        self.sigma.as_ref().map(|s| &s.set)
     }
 
     /// The rules loaded.
@@ -465,25 +476,34 @@ impl Engine {
     }
 
     /// Match an event against the rules it can meet (no state involved).
-    fn match_rules(&self, ev: &Event) -> Vec<(usize, Vec<String>)> {
+    fn match_rules(&mut self, ev: &Event) -> Vec<(usize, Vec<String>)> {
         let dataset = ev.str(Field::EventDataset).unwrap_or("");
-        let candidates = self
-            .by_dataset
-            .get(dataset)
-            .into_iter()
-            .flatten()
-            .chain(&self.any_dataset);
-        let mut out = Vec::new();
-        let code = ev.str(Field::EventCode);
+        let indexed: Vec<usize>;
+        let candidates: Box<dyn Iterator<Item = &usize>> = match self.index.as_mut() {
+            Some(index) => {
+                indexed = index
+                    .candidates(ev)
+                    .iter()
+                    .map(|t| t.rule as usize)
+                    .collect();
+                Box::new(indexed.iter().chain(&self.any_dataset))
+            }
+            None => Box::new(
+                self.by_dataset
+                    .get(dataset)
+                    .into_iter()
+                    .flatten()
+                    .chain(&self.any_dataset),
+            ),
+        };
+        let mut out: Vec<(usize, Vec<String>)> = Vec::new();
         for &i in candidates {
+            if out.iter().any(|(j, _)| *j == i) {
+                continue;
+            }
             let Some(rule) = self.rules.get(i) else {
                 continue;
             };
-            if let Some(Some(codes)) = self.rule_codes.get(i)
-                && !code.is_some_and(|c| codes.contains(c))
-            {
-                continue;
-            }
             if rule.admits(ev) && rule.detection.matches(ev) {
                 let searches = rule
                     .detection
@@ -513,13 +533,15 @@ impl Engine {
     pub fn observe(&mut self, ev: &Event) -> Vec<Change> {
         self.stats.events += 1;
         let matches = self.match_rules(ev);
-        if !matches.is_empty() {
+        let sigma = self.sigma.as_mut().and_then(|s| s.observe(ev));
+        if !matches.is_empty() || sigma.as_ref().is_some_and(|s| !s.hits.is_empty()) {
             self.stats.matched += 1;
         }
-        if !matches.is_empty() || Engine::relevant(ev) {
+        if !matches.is_empty() || sigma.is_some() || Engine::relevant(ev) {
             let obs = Obs {
                 ev: slim(ev),
                 matches,
+                sigma,
             };
             if ev.timestamp <= self.watermark {
                 // Too late to reorder: process now (counted; results may then depend on
@@ -610,6 +632,9 @@ impl Engine {
         self.fanout.expire(now, self.config.fanout_window);
         self.failed.expire(now, self.config.failed_window);
         self.dns_enum.expire(now, self.config.dns_enum_window);
+        if let Some(s) = self.sigma.as_mut() {
+            s.expire(now);
+        }
         self.new_dest.retain(|_, t| *t >= cutoff);
         self.host_remote_logon.retain(|_, t| *t >= cutoff);
         self.resolver.expire(now.saturating_sub(24 * 60 * MIN));
@@ -782,6 +807,112 @@ impl Engine {
         if is_network_logon_success(ev) {
             self.network_logon(ev);
         }
+        if let Some(sigma) = &obs.sigma {
+            self.sigma_process(&info, ev, sigma, interactive);
+        }
+    }
+
+    /// Sigma rule matches feed the event's context like the shipped rules; correlation
+    /// matches open or escalate the session of the context their group-by values name.
+    fn sigma_process(
+        &mut self,
+        info: &ContextInfo,
+        ev: &Event,
+        obs: &super::sigma::Observation,
+        interactive: bool,
+    ) {
+        let Some(rt) = self.sigma.as_mut() else {
+            return;
+        };
+        let mut hits: Vec<Fired> = Vec::new();
+        for h in &obs.hits {
+            if let Some(r) = rt.set.rules.get(h.rule) {
+                let what = if h.searches.is_empty() {
+                    "the condition".to_string()
+                } else {
+                    h.searches.join(", ")
+                };
+                hits.push(sigma_fired(
+                    &r.meta,
+                    format!("matched {what} on {}", summarize(ev)),
+                ));
+            }
+        }
+        let fires = rt.correlate(ev.timestamp, &ev.id, &obs.inputs);
+        // (context, what fired, earlier events: time, event id, rule reference).
+        type Correlated = (ContextInfo, Fired, Vec<(Nanos, String, String)>);
+        let mut correlated: Vec<Correlated> = Vec::new();
+        for f in fires {
+            let Some(c) = rt.set.correlations.get(f.corr) else {
+                continue;
+            };
+            if !c.emit {
+                continue;
+            }
+            let group: Vec<String> = f.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let fired = sigma_fired(
+                &c.meta,
+                format!(
+                    "{} for {}",
+                    f.explanation,
+                    if group.is_empty() {
+                        "all events".to_string()
+                    } else {
+                        group.join(", ")
+                    }
+                ),
+            );
+            let rules = &c.spec.def.rules;
+            let evidence = f
+                .evidence
+                .iter()
+                .map(|(t, id, child)| {
+                    (
+                        *t,
+                        id.clone(),
+                        rules.get(*child).cloned().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            correlated.push((group_context(&f.group, info), fired, evidence));
+        }
+        for fired in hits {
+            self.hit(info, ev, fired, None, interactive);
+        }
+        for (ctx, fired, evidence) in correlated {
+            let rule_id = fired.id.clone();
+            self.hit(&ctx, ev, fired, None, interactive);
+            self.add_evidence(&ctx.key, &rule_id, evidence);
+        }
+    }
+
+    /// Earlier events of a correlation's episode, as evidence of its session.
+    fn add_evidence(&mut self, key: &str, rule_id: &str, events: Vec<(Nanos, String, String)>) {
+        let limit = self.config.evidence_limit;
+        let Some(state) = self.contexts.get_mut(key) else {
+            return;
+        };
+        for (ts, id, via) in events {
+            if state.evidence.len() >= limit {
+                break;
+            }
+            if state.evidence.iter().any(|e| e.event_id == id) {
+                continue;
+            }
+            state.first_seen = state.first_seen.min(ts);
+            state.evidence.push(Evidence {
+                event_id: id,
+                timestamp: ts,
+                rule_id: rule_id.to_string(),
+                group: None,
+                summary: format!("matched `{via}`"),
+            });
+        }
+        state.evidence.sort_by(|a, b| {
+            a.timestamp
+                .cmp(&b.timestamp)
+                .then(a.event_id.cmp(&b.event_id))
+        });
     }
 
     fn state(&mut self, info: &ContextInfo, ev: &Event) -> &mut CtxState {
@@ -1276,6 +1407,96 @@ fn detector_fired(d: &Detector, explanation: String) -> Fired {
     }
 }
 
+/// Index the rules that name datasets (the others are checked on every event). `None` when the
+/// index cannot be built: matching then falls back to the dataset lists.
+fn rule_index(rules: &[Rule]) -> Option<super::sigma::index::Index> {
+    use super::detection::FieldRef;
+    use super::sigma::index::{Entry, Index};
+    use super::sigma::mapping::Source;
+    let sources: Vec<Vec<Source>> = rules
+        .iter()
+        .map(|r| {
+            r.logsource
+                .datasets
+                .iter()
+                .map(|d| Source {
+                    dataset: Some(d.clone()),
+                    module: None,
+                    codes: Vec::new(),
+                    conditions: Vec::new(),
+                    profile: String::new(),
+                })
+                .collect()
+        })
+        .collect();
+    let entries = rules
+        .iter()
+        .zip(&sources)
+        .enumerate()
+        .filter(|(_, (_, s))| !s.is_empty())
+        .map(|(i, (r, s))| Entry {
+            rule: i as u32,
+            variant: 0,
+            sources: s,
+            detection: &r.detection,
+            event_id_field: Some(FieldRef::Normalized(Field::EventCode)),
+        });
+    Index::build(entries).ok()
+}
+
+fn sigma_fired(meta: &super::sigma::Meta, what: String) -> Fired {
+    Fired {
+        id: meta.id.clone(),
+        title: meta.title.clone(),
+        level: meta.level,
+        // Informational rules enrich; they do not open sessions (Sigma `level`).
+        alert: meta.level >= Severity::Low,
+        tactics: meta.tactics.clone(),
+        techniques: meta.techniques.clone(),
+        count: 1,
+        explanation: format!("{} ({}): {what}", meta.title, meta.id),
+    }
+}
+
+/// The context a correlation's group-by values name (`group:User=bob,Computer=ws1`), with
+/// host, user and address filled in when a group-by field says which. Without group-by the
+/// correlation spans everything: its context is the triggering event's.
+fn group_context(group: &[(String, String)], event_info: &ContextInfo) -> ContextInfo {
+    if group.is_empty() {
+        return event_info.clone();
+    }
+    let mut info = ContextInfo {
+        key: format!(
+            "group:{}",
+            group
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        kind: "group_by".into(),
+        ..ContextInfo::default()
+    };
+    for (k, v) in group {
+        let k = k.to_ascii_lowercase();
+        if matches!(
+            k.as_str(),
+            "computer" | "computername" | "hostname" | "host.name" | "workstationname"
+        ) {
+            info.host
+                .get_or_insert_with(|| super::context::short_host(v));
+        } else if k.contains("user") || k == "accountname" {
+            info.user.get_or_insert_with(|| v.clone());
+        } else if matches!(
+            k.as_str(),
+            "ipaddress" | "sourceip" | "source.ip" | "src_ip" | "id.orig_h" | "sourceaddress"
+        ) {
+            info.source_ip.get_or_insert_with(|| v.clone());
+        }
+    }
+    info
+}
+
 fn merge_info(into: &mut ContextInfo, from: &ContextInfo) {
     fn fill(a: &mut Option<String>, b: &Option<String>) {
         if a.is_none() {
@@ -1459,8 +1680,12 @@ fn is_interactive(ev: &Event) -> bool {
 fn is_auth_failure(ev: &Event) -> bool {
     let outcome_failed = ev.str(Field::EventOutcome) == Some("failure");
     match ev.str(Field::EventDataset) {
+        // Rejected flows only count between internal addresses: the internet probes every
+        // instance's SSH/RDP/SMB ports all day, and that is not movement inside the network.
         Some("aws.vpcflow") => {
-            outcome_failed && matches!(ev.int(Field::DestinationPort), Some(22 | 3389 | 445))
+            outcome_failed
+                && matches!(ev.int(Field::DestinationPort), Some(22 | 3389 | 445))
+                && ev.str(Field::NetworkDirection) == Some("internal")
         }
         Some("zeek.ntlm" | "zeek.kerberos" | "zeek.ssh" | "zeek.rdp") => outcome_failed,
         _ => ev.str(Field::EventCategory) == Some("authentication") && outcome_failed,

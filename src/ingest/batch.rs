@@ -118,7 +118,10 @@ pub fn open_paths(
 }
 
 /// Expand a path into the regular files below it, sorted, following symlinks once
-/// (directories already visited are skipped, which breaks symlink loops).
+/// (directories already visited are skipped, which breaks symlink loops). Markdown files
+/// found while walking a directory (a `README.md` next to the logs it describes) are
+/// documentation, not logs, and are left out; a Markdown file named on the command line is
+/// still read.
 pub fn collect_files(
     path: &Path,
     seen_dirs: &mut HashSet<PathBuf>,
@@ -165,6 +168,13 @@ pub fn collect_files(
     let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     children.sort();
     for child in children {
+        if child
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("md"))
+            && child.is_file()
+        {
+            continue;
+        }
         collect_files(&child, seen_dirs, files, failures);
     }
 }

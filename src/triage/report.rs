@@ -286,8 +286,12 @@ pub fn markdown(r: &CaseReport, generated_at: Nanos) -> String {
         let _ = writeln!(o, "| `{}` | {} |", md(ctx), marks.join(" | "));
     }
     let _ = writeln!(o, "\n## Evidence events\n");
+    let mut listed: Vec<&str> = Vec::new();
     for e in &r.timeline {
-        let _ = writeln!(o, "- `{}`", md(&e.event_id));
+        if !listed.contains(&e.event_id.as_str()) {
+            listed.push(&e.event_id);
+            let _ = writeln!(o, "- `{}`", md(&e.event_id));
+        }
     }
     let _ = writeln!(o, "\n## Checklist\n");
     for s in &r.checklist {

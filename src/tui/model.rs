@@ -11,6 +11,8 @@ use super::visibility::{GroupVisibility, visibility};
 use crate::correlate::Group;
 use crate::correlate::session::SessionId;
 use crate::event::{Event, Field, Nanos};
+use crate::triage::checklist::StepStatus;
+use crate::triage::store::Case;
 
 /// Smallest terminal the screens are laid out for.
 pub const MIN_WIDTH: u16 = 80;
@@ -38,17 +40,20 @@ pub enum Screen {
     Search,
     /// Source files and blind spots.
     Sources,
+    /// Cases: checklist stepper, notes, evidence, response artifacts.
+    Triage,
 }
 
 impl Screen {
     /// Every screen in tab order.
-    pub const ALL: [Screen; 6] = [
+    pub const ALL: [Screen; 7] = [
         Screen::Overview,
         Screen::Sessions,
         Screen::Detail,
         Screen::Coverage,
         Screen::Search,
         Screen::Sources,
+        Screen::Triage,
     ];
 
     /// Tab title.
@@ -60,6 +65,7 @@ impl Screen {
             Screen::Coverage => "Coverage",
             Screen::Search => "Search",
             Screen::Sources => "Sources",
+            Screen::Triage => "Triage",
         }
     }
 
@@ -85,6 +91,8 @@ pub enum Focus {
     Palette,
     /// Editing the search query.
     SearchInput,
+    /// Editing a triage step's note (or the note a skip needs).
+    TriageNote,
 }
 
 /// A panel drawn over the screen; it takes the keys until closed.
@@ -300,6 +308,50 @@ pub struct SourcesState {
     pub visibility: Vec<GroupVisibility>,
 }
 
+/// What the triage note editor is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteEdit {
+    /// Case id.
+    pub case: String,
+    /// Step id.
+    pub step: String,
+    /// Status to set with the note (the step's own, or `skipped` when skipping).
+    pub status: StepStatus,
+    /// A note on the case itself (`N`), not on the step.
+    pub case_note: bool,
+}
+
+/// Triage screen state.
+#[derive(Debug, Default)]
+pub struct TriageState {
+    /// Cases as the runtime last sent them.
+    pub cases: Vec<Case>,
+    /// Selected case.
+    pub cursor: Cursor,
+    /// Selected step of the selected case.
+    pub step: usize,
+    /// Selected response artifact.
+    pub artifact: usize,
+    /// The note being edited.
+    pub input: LineInput,
+    /// What the note being edited is for.
+    pub editing: Option<NoteEdit>,
+    /// Search was opened from a step's pivot: Esc there comes back here.
+    pub return_from_search: bool,
+    /// The case selected when the analyst left the Triage screen: `c` on Sessions or Detail
+    /// adds to it (once) instead of opening a new case.
+    pub viewing: Option<String>,
+    /// The last of Detail and Search the analyst looked at (where `a` takes its event from).
+    pub event_screen: Option<Screen>,
+}
+
+impl TriageState {
+    /// The selected case.
+    pub fn case(&self) -> Option<&Case> {
+        self.cases.get(self.cursor.selected)
+    }
+}
+
 /// How the model starts.
 #[derive(Debug, Clone)]
 pub struct ModelConfig {
@@ -349,6 +401,7 @@ pub struct Model {
     pub(crate) coverage: CoverageState,
     pub(crate) search: SearchState,
     pub(crate) sources: SourcesState,
+    pub(crate) triage: TriageState,
     pub(crate) events: EventCache,
     pub(crate) palette: LineInput,
     pub(crate) notice: Option<(Notice, u64)>,
@@ -384,6 +437,7 @@ impl Model {
             coverage: CoverageState::default(),
             search: SearchState::default(),
             sources: SourcesState::default(),
+            triage: TriageState::default(),
             events: EventCache::default(),
             palette: LineInput::default(),
             notice: None,
@@ -457,6 +511,16 @@ impl Model {
     /// Generation of the newest search request.
     pub fn search_generation(&self) -> u64 {
         self.search.generation
+    }
+
+    /// The triage cases as last received.
+    pub fn cases(&self) -> &[Case] {
+        &self.triage.cases
+    }
+
+    /// The selected case and step index on the Triage screen.
+    pub fn triage_selection(&self) -> (Option<&str>, usize) {
+        (self.triage.case().map(|c| c.id.as_str()), self.triage.step)
     }
 
     /// The search results being shown.

@@ -10,6 +10,8 @@ use super::theme::Theme;
 use crate::correlate::Change;
 use crate::correlate::session::SessionId;
 use crate::event::{Event, Field, Nanos};
+use crate::triage::checklist::StepStatus;
+use crate::triage::store::Case;
 
 /// An input to [`update`](fn@super::update).
 #[derive(Debug, Clone)]
@@ -65,6 +67,9 @@ pub enum Msg {
     Rules(Vec<RuleInfo>),
     /// Feedback for the analyst: export written, clipboard set, theme not found.
     Notice(Notice),
+    /// Every triage case of the workspace (the whole list each time): sent by the runtime at
+    /// start and after every [`Command::Triage`] it executed.
+    Cases(Vec<Case>),
 }
 
 /// A short message shown in the bottom bar for a few seconds.
@@ -265,8 +270,50 @@ pub enum Command {
         /// Theme name.
         name: String,
     },
+    /// Change the triage state; the runtime persists it at once and answers [`Msg::Cases`]
+    /// (or a [`Msg::Notice`] error when the change is refused).
+    Triage(TriageAction),
     /// Leave: restore the terminal and exit.
     Quit,
+}
+
+/// A triage change asked for by the analyst.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TriageAction {
+    /// Open a case from these sessions, or add them to `into`.
+    OpenCase {
+        /// Session ids.
+        sessions: Vec<SessionId>,
+        /// Existing case to add them to.
+        into: Option<String>,
+    },
+    /// Set a checklist step's status (and note; skipping needs one).
+    SetStep {
+        /// Case id.
+        case: String,
+        /// Step id.
+        step: String,
+        /// New status.
+        status: StepStatus,
+        /// Note, when given.
+        note: Option<String>,
+    },
+    /// Add a note to a case.
+    Note {
+        /// Case id.
+        case: String,
+        /// The note.
+        text: String,
+    },
+    /// Attach an event to a step as evidence.
+    Attach {
+        /// Case id.
+        case: String,
+        /// Step id.
+        step: String,
+        /// `event.id`.
+        event_id: String,
+    },
 }
 
 /// A search to run.

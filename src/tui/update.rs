@@ -8,10 +8,10 @@ use ratatui::crossterm::event::{
 use super::catalog::RuleCatalog;
 use super::input::{Cursor, Edit, window_offset};
 use super::keymap::{Action, action};
-use super::model::{Cached, CoverageColumn, Focus, Model, Overlay, Results, Screen};
+use super::model::{Cached, CoverageColumn, Focus, Model, NoteEdit, Overlay, Results, Screen};
 use super::msg::{
     Command, ExportFormat, ExportRequest, ExportWhat, Msg, Notice, SearchRequest, SearchResults,
-    SourceRow,
+    SourceRow, TriageAction,
 };
 use super::store::{Filter, Sort, SortColumn};
 use super::theme::Theme;
@@ -19,6 +19,9 @@ use super::view;
 use crate::correlate::Change;
 use crate::correlate::session::Session;
 use crate::event::{Event, Field, Nanos, edit_distance};
+use crate::triage::checklist::{Step, StepStatus};
+use crate::triage::response::{Artifact, artifacts};
+use crate::triage::store::Case;
 
 /// Palette commands and their usage lines (help and completion read this table).
 pub const PALETTE_COMMANDS: &[(&str, &str)] = &[
@@ -111,6 +114,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
             model.dirty = true;
         }
         Msg::Notice(n) => notice(model, n),
+        Msg::Cases(cases) => on_cases(model, cases),
+    }
+    // Where `a` on the Triage screen takes its event from: the last of Detail and Search seen.
+    if matches!(model.screen, Screen::Detail | Screen::Search) {
+        model.triage.event_screen = Some(model.screen);
     }
     out
 }
@@ -311,6 +319,7 @@ fn on_paste(model: &mut Model, text: &str) {
         Focus::Filter => &mut model.sessions.filter_input,
         Focus::Palette => &mut model.palette,
         Focus::SearchInput => &mut model.search.input,
+        Focus::TriageNote => &mut model.triage.input,
         Focus::Normal => return,
     };
     for c in text.chars() {
@@ -350,7 +359,13 @@ fn on_key(model: &mut Model, key: KeyEvent, out: &mut Vec<Command>) {
         Focus::Filter => filter_key(model, key),
         Focus::Palette => palette_key(model, key, out),
         Focus::SearchInput => search_input_key(model, key, out),
+        Focus::TriageNote => triage_note_key(model, key, out),
         Focus::Normal => {
+            // Keys the shared table gives another meaning (`p` pivots, space pages) mean
+            // stepper moves on the Triage screen, and `c` opens a case where sessions are.
+            if triage_key(model, key, out) {
+                return;
+            }
             if let Some(a) = action(key) {
                 normal_action(model, a, out);
             }
@@ -362,6 +377,10 @@ fn normal_action(model: &mut Model, a: Action, out: &mut Vec<Command>) {
     match a {
         Action::Quit => quit(model, out),
         Action::Help => model.overlay = Some(Overlay::Help),
+        Action::Back if model.screen == Screen::Search && model.triage.return_from_search => {
+            model.triage.return_from_search = false;
+            switch(model, Screen::Triage, out);
+        }
         Action::Screen(s) => switch(model, s, out),
         Action::NextScreen | Action::PrevScreen => {
             let i = model.screen.number() - 1;
@@ -388,11 +407,18 @@ fn normal_action(model: &mut Model, a: Action, out: &mut Vec<Command>) {
             Screen::Coverage => coverage_action(model, a, out),
             Screen::Search => search_action(model, a, out),
             Screen::Sources => sources_action(model, a, out),
+            Screen::Triage => triage_action(model, a, out),
         },
     }
 }
 
 fn switch(model: &mut Model, s: Screen, out: &mut Vec<Command>) {
+    if model.screen == Screen::Triage && s != Screen::Triage {
+        model.triage.viewing = model.triage.case().map(|c| c.id.clone());
+    }
+    if s != Screen::Search {
+        model.triage.return_from_search = false;
+    }
     model.screen = s;
     match s {
         Screen::Detail => {
@@ -1436,7 +1462,7 @@ fn click(model: &mut Model, col: u16, row: u16, out: &mut Vec<Command>) {
                 model.sources.cursor.select(i, len);
             }
         }
-        Screen::Overview => {}
+        Screen::Overview | Screen::Triage => {}
     }
 }
 
@@ -1457,5 +1483,263 @@ fn header_click(model: &mut Model, table: ratatui::layout::Rect, col: u16) {
             column.default_descending()
         };
         set_sort(model, Sort { column, descending });
+    }
+}
+
+// ---- triage ----
+
+fn on_cases(model: &mut Model, cases: Vec<Case>) {
+    // Keep the same case selected across refreshes (a new case may sort before it).
+    let selected = model.triage.case().map(|c| c.id.clone());
+    model.triage.cases = cases;
+    let len = model.triage.cases.len();
+    if let Some(id) = selected
+        && let Some(i) = model.triage.cases.iter().position(|c| c.id == id)
+    {
+        model.triage.cursor.select(i, len);
+    } else {
+        model.triage.cursor.clamp(len);
+    }
+    clamp_triage(model);
+    model.dirty = true;
+}
+
+fn clamp_triage(model: &mut Model) {
+    let (steps, artifacts) = model
+        .triage
+        .case()
+        .map_or((0, 0), |c| (c.steps.len(), case_artifacts(c).len()));
+    model.triage.step = model.triage.step.min(steps.saturating_sub(1));
+    model.triage.artifact = model.triage.artifact.min(artifacts.saturating_sub(1));
+}
+
+/// The response artifacts of a case: those of each of its sessions, in session order.
+pub fn case_artifacts(c: &Case) -> Vec<Artifact> {
+    c.sessions.iter().flat_map(artifacts).collect()
+}
+
+/// Raw keys with a triage meaning; true when the key was used.
+fn triage_key(model: &mut Model, key: KeyEvent, out: &mut Vec<Command>) -> bool {
+    if key.modifiers.intersects(
+        ratatui::crossterm::event::KeyModifiers::CONTROL
+            | ratatui::crossterm::event::KeyModifiers::ALT,
+    ) {
+        return false;
+    }
+    let KeyCode::Char(c) = key.code else {
+        return false;
+    };
+    if c == 'c' && matches!(model.screen, Screen::Sessions | Screen::Detail) {
+        open_case(model, out);
+        return true;
+    }
+    if model.screen != Screen::Triage {
+        return false;
+    }
+    match c {
+        'n' | 'p' => {
+            let len = model.triage.case().map_or(0, |c| c.steps.len());
+            let cur = model.triage.step;
+            model.triage.step = if c == 'n' {
+                (cur + 1).min(len.saturating_sub(1))
+            } else {
+                cur.saturating_sub(1)
+            };
+        }
+        ' ' => cycle_step(model, out),
+        'e' => {
+            if let Some((case, step)) = selected_step(model) {
+                let (note, edit) = (
+                    step.note.clone(),
+                    NoteEdit {
+                        case: case.id.clone(),
+                        step: step.id.clone(),
+                        status: step.status,
+                        case_note: false,
+                    },
+                );
+                model.triage.input.set(&note);
+                model.triage.editing = Some(edit);
+                model.focus = Focus::TriageNote;
+            }
+        }
+        'N' => {
+            if let Some((case, step)) = selected_step(model) {
+                let edit = NoteEdit {
+                    case: case.id.clone(),
+                    step: step.id.clone(),
+                    status: step.status,
+                    case_note: true,
+                };
+                model.triage.input.clear();
+                model.triage.editing = Some(edit);
+                model.focus = Focus::TriageNote;
+            }
+        }
+        'a' => attach_event(model, out),
+        _ => return false,
+    }
+    true
+}
+
+fn selected_step(model: &Model) -> Option<(&Case, &Step)> {
+    let case = model.triage.case()?;
+    Some((case, case.steps.get(model.triage.step)?))
+}
+
+fn cycle_step(model: &mut Model, out: &mut Vec<Command>) {
+    let Some((case, step)) = selected_step(model) else {
+        return;
+    };
+    let next = step.status.next();
+    let (case, step_id, note) = (case.id.clone(), step.id.clone(), step.note.clone());
+    if next == StepStatus::Skipped && note.trim().is_empty() {
+        // Skipping is a decision someone has to be able to read later: ask why first.
+        model.triage.input.clear();
+        model.triage.editing = Some(NoteEdit {
+            case,
+            step: step_id,
+            status: next,
+            case_note: false,
+        });
+        model.focus = Focus::TriageNote;
+        return;
+    }
+    out.push(Command::Triage(TriageAction::SetStep {
+        case,
+        step: step_id,
+        status: next,
+        note: None,
+    }));
+}
+
+fn triage_note_key(model: &mut Model, key: KeyEvent, out: &mut Vec<Command>) {
+    match key.code {
+        KeyCode::Enter => {
+            model.focus = Focus::Normal;
+            let text = model.triage.input.text().trim().to_string();
+            if let Some(edit) = model.triage.editing.take() {
+                if edit.case_note {
+                    if !text.is_empty() {
+                        out.push(Command::Triage(TriageAction::Note {
+                            case: edit.case,
+                            text,
+                        }));
+                    }
+                    return;
+                }
+                if edit.status == StepStatus::Skipped && text.is_empty() {
+                    notice(model, Notice::error("skipping a step needs a note"));
+                    return;
+                }
+                out.push(Command::Triage(TriageAction::SetStep {
+                    case: edit.case,
+                    step: edit.step,
+                    status: edit.status,
+                    note: Some(text),
+                }));
+            }
+        }
+        KeyCode::Esc => {
+            model.focus = Focus::Normal;
+            model.triage.editing = None;
+        }
+        _ => {
+            model.triage.input.handle(key);
+        }
+    }
+}
+
+fn attach_event(model: &mut Model, out: &mut Vec<Command>) {
+    let event = match model.triage.event_screen {
+        Some(Screen::Search) => selected_hit(model).map(|e| e.id.clone()),
+        Some(Screen::Detail) => selected_evidence_id(model),
+        _ => None,
+    };
+    let Some(event_id) = event else {
+        notice(
+            model,
+            Notice::error("select an event in Detail or Search first, then press a here"),
+        );
+        return;
+    };
+    let Some((case, step)) = selected_step(model) else {
+        return;
+    };
+    let action = TriageAction::Attach {
+        case: case.id.clone(),
+        step: step.id.clone(),
+        event_id,
+    };
+    out.push(Command::Triage(action));
+}
+
+fn open_case(model: &mut Model, out: &mut Vec<Command>) {
+    let session = if model.screen == Screen::Detail {
+        model.detail.session.clone()
+    } else {
+        model.sessions.selected.clone()
+    };
+    let Some(session) = session else {
+        return;
+    };
+    let into = model.triage.viewing.take();
+    let what = match &into {
+        Some(c) => format!("adding the session to {c}"),
+        None => "opening a case".to_string(),
+    };
+    notice(model, Notice::info(what));
+    out.push(Command::Triage(TriageAction::OpenCase {
+        sessions: vec![session],
+        into,
+    }));
+}
+
+fn triage_action(model: &mut Model, a: Action, out: &mut Vec<Command>) {
+    let len = model.triage.cases.len();
+    let h = usize::from(view::triage::layout(body(model)).cases_rows());
+    if let Some(d) = step(a, h, model.triage.cursor.selected, len) {
+        model.triage.cursor.move_by(d, len);
+        model.triage.cursor.follow(h, len);
+        model.triage.step = 0;
+        model.triage.artifact = 0;
+        return;
+    }
+    match a {
+        Action::Enter => {
+            let query = selected_step(model).and_then(|(_, s)| s.query.clone());
+            match query {
+                Some(q) => {
+                    model.screen = Screen::Search;
+                    model.focus = Focus::Normal;
+                    model.search.input.set(&q);
+                    model.triage.return_from_search = true;
+                    run_search(model, out);
+                }
+                None => notice(model, Notice::info("this step has no pivot query")),
+            }
+        }
+        Action::Left | Action::Right => {
+            let n = model.triage.case().map_or(0, |c| case_artifacts(c).len());
+            if n > 0 {
+                let cur = model.triage.artifact;
+                model.triage.artifact = if a == Action::Right {
+                    (cur + 1) % n
+                } else {
+                    (cur + n - 1) % n
+                };
+            }
+        }
+        Action::Copy => {
+            let text = model
+                .triage
+                .case()
+                .and_then(|c| case_artifacts(c).into_iter().nth(model.triage.artifact))
+                .map(|a| a.text);
+            if let Some(text) = text {
+                copy(model, text, "response artifact", out);
+            }
+        }
+        _ => {}
     }
 }

@@ -10,6 +10,7 @@ pub(crate) mod overview;
 pub(crate) mod search;
 pub(crate) mod sessions;
 pub(crate) mod sources;
+pub(crate) mod triage;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -67,6 +68,7 @@ pub(crate) fn draw(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
             sources::render(model, body, buf);
             None
         }
+        Screen::Triage => triage::render(model, body, buf),
     };
     if let Some(c) = bottom_bar(model, bottom, buf) {
         cursor = Some(c);
@@ -402,6 +404,21 @@ fn screen_hints(model: &Model) -> Vec<(&'static str, &'static str)> {
             }
         }
         Screen::Sources => vec![("j/k", "move"), ("y", "copy path")],
+        Screen::Triage => {
+            if model.focus == Focus::TriageNote {
+                vec![("⏎", "save note"), ("esc", "cancel")]
+            } else {
+                vec![
+                    ("j/k", "case"),
+                    ("n/p", "step"),
+                    ("space", "status"),
+                    ("e", "note"),
+                    ("⏎", "pivot"),
+                    ("a", "attach"),
+                    ("h/l y", "artifact"),
+                ]
+            }
+        }
     };
     h.extend([(":", "command"), ("?", "help"), ("q", "quit")]);
     h

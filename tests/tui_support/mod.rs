@@ -612,3 +612,33 @@ fn unicode_width_of(s: &str) -> u16 {
     use ratatui::buffer::CellWidth;
     s.cell_width()
 }
+
+/// Two triage cases over the fixture sessions, checklists from the built-in rules; the first
+/// has a step done and one skipped with a note.
+pub fn cases() -> Vec<lateral::triage::store::Case> {
+    use lateral::triage::checklist::{StepStatus, checklist_for};
+    use lateral::triage::store::Case;
+    let (rules, _) = lateral::correlate::builtin::rules();
+    let make = |id: &str, sessions: Vec<Session>| {
+        let first = &sessions[0];
+        Case {
+            id: id.into(),
+            title: first.title.clone(),
+            severity: first.severity,
+            created_by: "alice".into(),
+            created_at: at(600),
+            steps: checklist_for(&sessions, &rules),
+            sessions,
+            notes: Vec::new(),
+            revision: 1,
+        }
+    };
+    let mut a = make("case-1", vec![comprehensive(), pass_the_hash()]);
+    a.steps[0].status = StepStatus::Done;
+    if let Some(s) = a.steps.get_mut(1) {
+        s.status = StepStatus::Skipped;
+        s.note = "host already reimaged".into();
+    }
+    let b = make("case-2", vec![linux_enum()]);
+    vec![a, b]
+}

@@ -202,10 +202,21 @@ pub(crate) fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("j k", "select a source (details below the table)"),
             ("y", "copy its path"),
         ],
+        Screen::Triage => vec![
+            ("j k", "select a case"),
+            ("n p", "next / previous checklist step"),
+            ("space", "status: todo → done → skipped (asks why) → n/a"),
+            ("e", "edit the step's note"),
+            ("N", "add a note to the case"),
+            ("⏎", "run the step's pivot search (esc comes back)"),
+            ("a", "attach the event selected in Detail / Search"),
+            ("h l  y", "previous / next response artifact, copy it"),
+            ("c", "on Sessions / Detail: open a case from the session"),
+        ],
     };
     lines.extend([
         ("", ""),
-        ("1-6  Tab  S-Tab", "switch screen"),
+        ("1-7  Tab  S-Tab", "switch screen"),
         ("j k  ↑ ↓  wheel", "move"),
         ("PgUp PgDn  ^u ^d", "page, half page"),
         ("g G  Home End", "first, last"),
