@@ -125,6 +125,11 @@ fn report_of_a_worked_case() {
         filters => vec![
             (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z\)", "[when])"),
             (r"generated \d{4}-\d\d-\d\dT[0-9:.]+Z", "generated [now]"),
+            // Event ids hash the checkout's absolute path of the sample file.
+            (r"\b[0-9a-f]{16}-\d+\b", "[event-id]"),
+            // Artifact names carry the session id, which follows from the first event's id.
+            (r"-[0-9a-f]{8}\.(sh|ps1|yaml)", "-[session].$1"),
+            (r"lateral-quarantine-[0-9a-f]{8}", "lateral-quarantine-[session]"),
         ],
     }, {
         insta::assert_snapshot!("case_report", md);
