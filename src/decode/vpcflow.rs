@@ -71,37 +71,8 @@ const V5_ALL: &[&str] = &[
     "traffic-path",
 ];
 
-/// Field names a header may contain (v2–v5 and Transit Gateway extras).
-const KNOWN: &[&str] = &[
-    "version",
-    "account-id",
-    "interface-id",
-    "srcaddr",
-    "dstaddr",
-    "srcport",
-    "dstport",
-    "protocol",
-    "packets",
-    "bytes",
-    "start",
-    "end",
-    "action",
-    "log-status",
-    "vpc-id",
-    "subnet-id",
-    "instance-id",
-    "tcp-flags",
-    "type",
-    "pkt-srcaddr",
-    "pkt-dstaddr",
-    "region",
-    "az-id",
-    "sublocation-type",
-    "sublocation-id",
-    "pkt-src-aws-service",
-    "pkt-dst-aws-service",
-    "flow-direction",
-    "traffic-path",
+/// Field names a header may contain beyond the v5 list: ECS and Transit Gateway fields.
+const EXTRA: &[&str] = &[
     "ecs-cluster-arn",
     "ecs-cluster-name",
     "ecs-container-instance-arn",
@@ -131,13 +102,13 @@ const KNOWN: &[&str] = &[
     "packets-lost-blackhole",
     "packets-lost-mtu-exceeded",
     "packets-lost-ttl-expired",
-    "tcp-flags",
-    "start",
-    "end",
 ];
 
 fn is_header(tokens: &[&str]) -> bool {
-    tokens.len() >= 3 && tokens.iter().all(|t| KNOWN.contains(t))
+    tokens.len() >= 3
+        && tokens
+            .iter()
+            .all(|t| V5_ALL.contains(t) || EXTRA.contains(t))
 }
 
 fn looks_like_record(tokens: &[&str]) -> bool {
