@@ -154,7 +154,10 @@ pub fn replay(out: &Path, writes: Vec<Write1>, stop: &AtomicBool) -> std::io::Re
             if stop.load(Ordering::SeqCst) {
                 return Ok(());
             }
-            std::thread::sleep((w.at - start.elapsed()).min(Duration::from_millis(50)));
+            std::thread::sleep(
+                w.at.saturating_sub(start.elapsed())
+                    .min(Duration::from_millis(50)),
+            );
         }
         let path = out.join(&w.file);
         let file = match open.get_mut(&path) {
