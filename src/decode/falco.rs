@@ -69,15 +69,7 @@ struct FalcoDecoder {
 
 impl Decoder for FalcoDecoder {
     fn decode(&mut self, record: &[u8], offset: u64, ctx: &Context, out: &mut Sink) {
-        let line = super::text(record, out);
-        match decode_alert(&line, offset, &mut self.parser) {
-            Ok(mut ev) => {
-                ev.set_raw(&line);
-                ctx.stamp(&mut ev, offset);
-                out.events.push(ev);
-            }
-            Err(e) => out.errors.push(e),
-        }
+        super::hubble::push_flat(record, offset, ctx, out, &mut self.parser, decode_alert);
     }
 }
 

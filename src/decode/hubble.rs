@@ -78,17 +78,32 @@ struct HubbleDecoder {
 
 impl Decoder for HubbleDecoder {
     fn decode(&mut self, record: &[u8], offset: u64, ctx: &Context, out: &mut Sink) {
-        let line = super::text(record, out);
-        match decode_flow(&line, offset, &mut self.parser) {
-            Ok(mut ev) => {
-                ev.set_raw(&line);
-                ctx.stamp(&mut ev, offset);
-                out.events.push(ev);
-            }
-            Err(e) => out.errors.push(e),
-        }
+        push_flat(record, offset, ctx, out, &mut self.parser, decode_flow);
     }
 }
+
+/// Decode one JSON record with `decode` (the per-format mapping over a [`FlatParser`]) and push
+/// the event, raw text kept and stamped, or the error. Shared by the JSON formats built on the
+/// flat parser (Hubble, Falco, Tetragon).
+pub(crate) fn push_flat(
+    record: &[u8],
+    offset: u64,
+    ctx: &Context,
+    out: &mut Sink,
+    parser: &mut FlatParser,
+    decode: fn(&str, u64, &mut FlatParser) -> Result<crate::event::Event, super::DecodeError>,
+) {
+    let text = super::text(record, out);
+    match decode(&text, offset, parser) {
+        Ok(mut ev) => {
+            ev.set_raw(&text);
+            ctx.stamp(&mut ev, offset);
+            out.events.push(ev);
+        }
+        Err(e) => out.errors.push(e),
+    }
+}
+
 
 /// Fields of a flow the mapping reads, found in one pass over the flattened names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

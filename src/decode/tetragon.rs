@@ -94,15 +94,7 @@ struct TetragonDecoder {
 
 impl Decoder for TetragonDecoder {
     fn decode(&mut self, record: &[u8], offset: u64, ctx: &Context, out: &mut Sink) {
-        let text = super::text(record, out);
-        match decode_event(&text, offset, &mut self.parser) {
-            Ok(mut ev) => {
-                ev.set_raw(&text);
-                ctx.stamp(&mut ev, offset);
-                out.events.push(ev);
-            }
-            Err(e) => out.errors.push(e),
-        }
+        super::hubble::push_flat(record, offset, ctx, out, &mut self.parser, decode_event);
     }
 }
 
