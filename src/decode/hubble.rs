@@ -104,7 +104,6 @@ pub(crate) fn push_flat(
     }
 }
 
-
 /// Fields of a flow the mapping reads, found in one pass over the flattened names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
