@@ -14,109 +14,38 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-
 use super::output::EventPrinter;
-use super::workspace::Workspace;
-use super::{EventsOutput, InputArgs, TailArgs, UsageError};
+use super::{EventsOutput, TailArgs, UsageError};
 use crate::event::{format_timestamp, sanitize};
 use crate::ingest::checkpoint;
-use crate::ingest::tail::{self, RunOptions, SourceHealth, SourceState, TailMsg, TailOptions};
-use crate::ingest::watch::Filter;
+use crate::ingest::tail::{SourceHealth, SourceState, TailMsg};
 
 /// File name of the tail checkpoints in the workspace.
 pub const CHECKPOINTS: &str = "checkpoints.json";
 
 /// Run `lateral tail`.
 pub fn run(args: &TailArgs) -> anyhow::Result<ExitCode> {
-    let input = InputArgs {
-        paths: args.paths.clone(),
-        format: args.format.clone(),
-        internal: args.internal.clone(),
-        strict: false,
-    };
-    let batch_opts = input.batch_options()?;
-    let filter = Filter::new(&args.include, &args.exclude).map_err(UsageError)?;
     if !(args.stats_interval.is_finite() && args.stats_interval > 0.0) {
         return Err(
             UsageError("--stats-interval must be a positive number of seconds".into()).into(),
         );
     }
-    let dir = match &args.workspace {
-        Some(d) => d.clone(),
-        None => Workspace::default_dir().ok_or_else(|| {
-            UsageError("no --workspace given and neither $XDG_DATA_HOME nor $HOME is set".into())
-        })?,
-    };
-    let ws = Workspace::open(&dir)?;
-    let _lock = ws.lock()?;
-    let cp_path = ws.path(CHECKPOINTS);
-    let loaded = checkpoint::load(&cp_path, now_unix())?;
-    if let Some(e) = &loaded.set_aside {
-        eprintln!(
-            "lateral: {e}; starting without checkpoints (files present now are followed from \
-             their end{})",
-            if args.from_start {
-                ", or read whole with --from-start"
-            } else {
-                ""
-            }
-        );
-    }
-    for p in &args.paths {
-        if std::fs::metadata(p).is_err() {
-            eprintln!(
-                "lateral: {} does not exist (yet); watching for it",
-                p.display()
-            );
-        }
-    }
-
-    // Absolute paths, so checkpoints mean the same files whatever directory lateral starts in.
-    let roots = args
-        .paths
-        .iter()
-        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-        .collect();
-    let mut opts = TailOptions::new(roots);
-    opts.filter = filter;
-    opts.format = batch_opts.format;
-    opts.networks = batch_opts.networks;
-    opts.from_start = args.from_start;
-    let tailer = tail::Tailer::new(opts, loaded.checkpoints);
-    let running = tail::spawn(
-        tailer,
-        RunOptions {
-            capacity: 2,
-            health_every: Some(Duration::from_secs(1)),
-            notify: true,
-        },
-    )
-    .context("starting the tailer thread")?;
-
-    let stopper = running.stopper();
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-    ])
-    .context("installing signal handlers")?;
-    let signal_handle = signals.handle();
-    let on_signal = stopper.clone();
-    std::thread::Builder::new()
-        .name("lateral-signals".into())
-        .spawn(move || {
-            let mut count = 0;
-            for _ in signals.forever() {
-                count += 1;
-                if count == 1 {
-                    on_signal.stop();
-                } else {
-                    eprintln!("lateral: interrupted again; exiting without saving checkpoints");
-                    std::process::exit(130);
-                }
-            }
-        })
-        .context("starting the signal thread")?;
+    let live = super::watch::start(&super::watch::LiveInput {
+        paths: args.paths.clone(),
+        format: args.format.clone(),
+        internal: args.internal.clone(),
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+        workspace: args.workspace.clone(),
+        from_start: args.from_start,
+        index_checkpoints: false,
+        capacity: 2,
+    })?;
+    let _lock = live.lock;
+    let cp_path = live.checkpoints;
+    let running = live.running;
+    let stopper = live.stopper;
+    let signal_handle = super::watch::stop_on_signals(stopper.clone())?;
 
     let stdout = std::io::stdout().lock();
     let mut printer = EventPrinter::new(
@@ -222,12 +151,6 @@ fn human_bytes(n: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[unit])
     }
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

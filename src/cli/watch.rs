@@ -46,17 +46,56 @@ impl std::fmt::Debug for Live {
     }
 }
 
+/// What a live input needs, from `lateral tail` or `lateral watch` arguments.
+#[derive(Debug, Clone)]
+pub struct LiveInput {
+    /// Directories or files to follow.
+    pub paths: Vec<PathBuf>,
+    /// `--format`.
+    pub format: String,
+    /// `--internal`.
+    pub internal: Vec<crate::event::Cidr>,
+    /// `--include` globs.
+    pub include: Vec<String>,
+    /// `--exclude` globs.
+    pub exclude: Vec<String>,
+    /// `--workspace` (default: the XDG data dir).
+    pub workspace: Option<PathBuf>,
+    /// `--from-start`.
+    pub from_start: bool,
+    /// Resume from the positions stored in the workspace index's last commit when there is
+    /// one (`watch`, which writes the index; `tail` keeps its own checkpoint file).
+    pub index_checkpoints: bool,
+    /// Batches in flight between the tailer and its consumer.
+    pub capacity: usize,
+}
+
 /// Open (and lock) the workspace, load checkpoints and start tailing `args.paths`.
 pub fn start_live(args: &WatchArgs) -> anyhow::Result<Live> {
-    let input = InputArgs {
+    start(&LiveInput {
         paths: args.paths.clone(),
         format: args.format.clone(),
         internal: args.internal.clone(),
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+        workspace: args.workspace.clone(),
+        from_start: args.from_start,
+        index_checkpoints: true,
+        capacity: 4,
+    })
+}
+
+/// Open (and lock) the workspace, load checkpoints and start the tailer thread.
+pub fn start(input: &LiveInput) -> anyhow::Result<Live> {
+    let batch_opts = InputArgs {
+        paths: input.paths.clone(),
+        format: input.format.clone(),
+        internal: input.internal.clone(),
         strict: false,
-    };
-    let batch_opts = input.batch_options()?;
-    let filter = Filter::new(&args.include, &args.exclude).map_err(UsageError)?;
-    let dir = match &args.workspace {
+    }
+    .batch_options()?;
+    let filter = Filter::new(&input.include, &input.exclude).map_err(UsageError)?;
+    let dir = match &input.workspace {
         Some(d) => d.clone(),
         None => Workspace::default_dir().ok_or_else(|| {
             UsageError("no --workspace given and neither $XDG_DATA_HOME nor $HOME is set".into())
@@ -67,18 +106,36 @@ pub fn start_live(args: &WatchArgs) -> anyhow::Result<Live> {
     let cp_path = workspace.path(CHECKPOINTS);
     let mut loaded = checkpoint::load(&cp_path, super::case::now() / 1_000_000_000)?;
     if let Some(e) = &loaded.set_aside {
-        eprintln!("lateral: {e}; starting without checkpoints");
+        eprintln!(
+            "lateral: {e}; starting without checkpoints (files present now are followed from \
+             their end{})",
+            if input.from_start {
+                ", or read whole with --from-start"
+            } else {
+                ""
+            }
+        );
     }
     // With a search index, the positions stored with its last commit are the truth: they name
     // exactly the events the index holds.
-    if let Some(cp) = crate::index::Index::open(&super::index::index_dir(&workspace))
-        .ok()
-        .and_then(|i| i.last_payload().ok().flatten())
-        .and_then(|b| checkpoint::Checkpoints::from_bytes(&b).ok())
+    if input.index_checkpoints
+        && let Some(cp) = crate::index::Index::open(&super::index::index_dir(&workspace))
+            .ok()
+            .and_then(|i| i.last_payload().ok().flatten())
+            .and_then(|b| checkpoint::Checkpoints::from_bytes(&b).ok())
     {
         loaded.checkpoints = Some(cp);
     }
-    let roots = args
+    for p in &input.paths {
+        if std::fs::metadata(p).is_err() {
+            eprintln!(
+                "lateral: {} does not exist (yet); watching for it",
+                p.display()
+            );
+        }
+    }
+    // Absolute paths, so checkpoints mean the same files whatever directory lateral starts in.
+    let roots = input
         .paths
         .iter()
         .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
@@ -87,12 +144,12 @@ pub fn start_live(args: &WatchArgs) -> anyhow::Result<Live> {
     opts.filter = filter;
     opts.format = batch_opts.format;
     opts.networks = batch_opts.networks;
-    opts.from_start = args.from_start;
+    opts.from_start = input.from_start;
     let tailer = tail::Tailer::new(opts, loaded.checkpoints);
     let running = tail::spawn(
         tailer,
         RunOptions {
-            capacity: 4,
+            capacity: input.capacity,
             health_every: Some(Duration::from_secs(1)),
             notify: true,
         },
@@ -152,6 +209,7 @@ pub fn stop_on_signals(stopper: Stopper) -> anyhow::Result<signal_hook::iterator
                 if count == 1 {
                     stopper.stop();
                 } else {
+                    eprintln!("lateral: interrupted again; exiting without saving checkpoints");
                     std::process::exit(130);
                 }
             }
