@@ -3,14 +3,18 @@
 //! Exit codes, for scripts: 0 success; 1 some input could not be read (the rest was still
 //! processed); 2 usage error; 3 `--fail-on` threshold reached (hunt).
 
+pub mod agent;
 pub mod bench;
 pub mod case;
 pub mod demo;
 mod events;
+pub mod hub;
 pub mod hunt;
 pub mod index;
+pub mod nats;
 pub mod output;
 pub mod pipeline;
+mod remote;
 pub mod rules;
 mod screen;
 pub mod search;
@@ -126,6 +130,27 @@ pub enum Command {
   lateral simulate --out /tmp/live --events 600000 --rate 2000   append live for 5 minutes
   lateral simulate --samples --out samples                 rewrite the bundled sample day")]
     Simulate(SimulateArgs),
+    /// Tail and decode on this host; publish normalized events to NATS JetStream.
+    ///
+    /// Events go to `lateral.events.<site>.<host>.<dataset>` with the event id as message id
+    /// (the stream drops republished copies). Checkpoints advance only once the server has
+    /// acknowledged the events; while NATS is unreachable the agent stops reading and
+    /// resumes where it stopped.
+    #[command(after_help = "Examples:
+  lateral agent /var/log/zeek --nats nats://hub1:4222,nats://hub2:4222 --site dc1 --replicas 3
+  LATERAL_NATS_PASSWORD=... lateral agent /var/log --nats tls://nats:4222 --user agent --tls-ca ca.pem
+Exit status: 0 stopped by SIGINT/SIGTERM; 1 NATS or the workspace could not be used; 2 usage error.")]
+    Agent(agent::AgentArgs),
+    /// Consume every agent's events from NATS JetStream: index, correlate across hosts,
+    /// publish session changes and answer `watch --nats` analysts.
+    ///
+    /// Resumes after a restart from the consumer's acknowledged position with the
+    /// correlator rebuilt from the stream: no session lost or doubled.
+    #[command(after_help = "Examples:
+  lateral hub --nats nats://127.0.0.1:4222 --workspace /srv/lateral/hub
+  lateral hub --nats nats://n1:4222,nats://n2:4222 --workspace ws --sites dc1,dc2 --print
+Exit status: 0 stopped by SIGINT/SIGTERM; 1 NATS or the workspace could not be used; 2 usage error.")]
+    Hub(hub::HubArgs),
     /// Measure the pipeline on a generated workload: decode, correlate, index, search, live
     /// latency, peak memory.
     Bench(BenchArgs),
@@ -183,9 +208,12 @@ pub struct DemoArgs {
 /// `lateral watch`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct WatchArgs {
-    /// Directories (watched recursively) or files to follow.
-    #[arg(value_name = "DIR", required = true)]
+    /// Directories (watched recursively) or files to follow (not with --nats).
+    #[arg(value_name = "DIR", required_unless_present = "nats", conflicts_with = "nats")]
     pub paths: Vec<PathBuf>,
+    /// Attach to a hub instead of tailing here: `--nats URL` (with --creds, --user, --tls-ca).
+    #[command(flatten)]
+    pub nats: nats::NatsArgs,
     /// Workspace for checkpoints, sessions, baseline and triage [default: $XDG_DATA_HOME/lateral/default].
     #[arg(long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
@@ -606,6 +634,8 @@ pub fn run() -> ExitCode {
         Command::Rules(args) => rules::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Agent(args) => agent::run(&args),
+        Command::Hub(args) => hub::run(&args),
         Command::Formats => {
             output::print_formats();
             Ok(ExitCode::SUCCESS)

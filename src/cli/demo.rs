@@ -227,6 +227,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         internal: Vec::new(),
         window: "1h".into(),
         lateness: "2m".into(),
+        nats: super::nats::NatsArgs::default(),
     };
     let result = super::watch::run(&watch);
     stop.store(true, Ordering::SeqCst);

@@ -37,9 +37,12 @@ use crate::tui::theme::Theme;
 use crate::tui::{update, view};
 
 /// What reaches the UI task.
-enum AppEvent {
+pub enum AppEvent {
+    /// From the pipeline.
     Pipe(PipeOut),
+    /// From the terminal.
     Term(TermEvent),
+    /// An answer to a command (or any message for the model).
     Reply(Msg),
 }
 
@@ -49,6 +52,29 @@ pub trait Searcher: Send + Sync {
     fn search(&self, req: &SearchRequest) -> Msg;
     /// Load one event by id.
     fn load(&self, event_id: &str) -> Msg;
+}
+
+/// Where triage state and exports live: this machine's workspace, or a hub over NATS.
+#[derive(Clone)]
+pub enum Backend {
+    /// `lateral watch` / `demo`: the local workspace.
+    Local(Workspace),
+    /// `lateral watch --nats`: the hub keeps triage state; exports go to `exports`.
+    Remote {
+        /// The hub connection.
+        hub: Arc<super::remote::Remote>,
+        /// Local folder for exports.
+        exports: std::path::PathBuf,
+    },
+}
+
+impl Backend {
+    fn export_dir(&self) -> std::path::PathBuf {
+        match self {
+            Backend::Local(ws) => ws.dir().join("exports"),
+            Backend::Remote { exports, .. } => exports.clone(),
+        }
+    }
 }
 
 /// Frame budget: at most ~30 frames a second.
@@ -99,51 +125,16 @@ pub fn run(args: &WatchArgs, searcher: Option<Arc<dyn Searcher>>) -> anyhow::Res
         .context("starting the pipeline thread")?;
 
     let quit = Arc::new(AtomicBool::new(false));
-    let input_thread = {
-        let tx = tx.clone();
-        let quit = quit.clone();
-        std::thread::Builder::new()
-            .name("lateral-input".into())
-            .spawn(move || {
-                while !quit.load(Ordering::SeqCst) {
-                    match term::poll(Duration::from_millis(100)) {
-                        Ok(true) => match term::read() {
-                            Ok(ev) => {
-                                if tx.blocking_send(AppEvent::Term(ev)).is_err() {
-                                    return;
-                                }
-                            }
-                            Err(_) => return,
-                        },
-                        Ok(false) => {}
-                        Err(_) => return,
-                    }
-                }
-            })
-            .context("starting the input thread")?
-    };
+    let input_thread = input_thread(tx.clone(), quit.clone())?;
 
-    let mut terminal = ratatui::init();
-    let _ = execute!(
-        std::io::stdout(),
-        term::EnableMouseCapture,
-        term::EnableBracketedPaste
-    );
-    let result = runtime.block_on(ui_loop(
-        &mut terminal,
+    let result = drive(
+        &runtime,
         Model::new(config),
         rx,
         tx,
         searcher,
-        workspace,
-    ));
-    let _ = execute!(
-        std::io::stdout(),
-        term::DisableBracketedPaste,
-        term::DisableMouseCapture
+        Backend::Local(workspace),
     );
-    ratatui::restore();
-
     quit.store(true, Ordering::SeqCst);
     stopper.stop();
     let _ = input_thread.join();
@@ -154,13 +145,64 @@ pub fn run(args: &WatchArgs, searcher: Option<Arc<dyn Searcher>>) -> anyhow::Res
     Ok(ExitCode::SUCCESS)
 }
 
+/// Take the terminal, run the UI loop until quit, give the terminal back.
+pub fn drive(
+    runtime: &tokio::runtime::Runtime,
+    model: Model,
+    rx: tokio::sync::mpsc::Receiver<AppEvent>,
+    tx: tokio::sync::mpsc::Sender<AppEvent>,
+    searcher: Option<Arc<dyn Searcher>>,
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let mut terminal = ratatui::init();
+    let _ = execute!(
+        std::io::stdout(),
+        term::EnableMouseCapture,
+        term::EnableBracketedPaste
+    );
+    let result = runtime.block_on(ui_loop(&mut terminal, model, rx, tx, searcher, backend));
+    let _ = execute!(
+        std::io::stdout(),
+        term::DisableBracketedPaste,
+        term::DisableMouseCapture
+    );
+    ratatui::restore();
+    result
+}
+
+/// Read terminal input on its own thread until `quit` (crossterm's reads block).
+pub fn input_thread(
+    tx: tokio::sync::mpsc::Sender<AppEvent>,
+    quit: Arc<AtomicBool>,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("lateral-input".into())
+        .spawn(move || {
+            while !quit.load(Ordering::SeqCst) {
+                match term::poll(Duration::from_millis(100)) {
+                    Ok(true) => match term::read() {
+                        Ok(ev) => {
+                            if tx.blocking_send(AppEvent::Term(ev)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(_) => return,
+                    },
+                    Ok(false) => {}
+                    Err(_) => return,
+                }
+            }
+        })
+        .context("starting the input thread")
+}
+
 async fn ui_loop(
     terminal: &mut ratatui::DefaultTerminal,
     mut model: Model,
     mut rx: tokio::sync::mpsc::Receiver<AppEvent>,
     tx: tokio::sync::mpsc::Sender<AppEvent>,
     searcher: Option<Arc<dyn Searcher>>,
-    workspace: Workspace,
+    backend: Backend,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let size = terminal.size().context("reading the terminal size")?;
@@ -172,8 +214,19 @@ async fn ui_loop(
         },
     );
     let mut sessions: HashMap<String, Session> = HashMap::new();
-    if let Some(m) = cases_msg(&workspace) {
-        let _ = update(&mut model, m);
+    match &backend {
+        Backend::Local(ws) => {
+            if let Some(m) = cases_msg(ws) {
+                let _ = update(&mut model, m);
+            }
+        }
+        Backend::Remote { hub, .. } => {
+            let hub = hub.clone();
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.blocking_send(AppEvent::Reply(hub.cases_msg()));
+            });
+        }
     }
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut frame = tokio::time::interval(FRAME);
@@ -205,7 +258,7 @@ async fn ui_loop(
             if matches!(command, Command::Quit) {
                 return Ok(());
             }
-            execute_command(command, &tx, searcher.as_ref(), &workspace, &sessions);
+            execute_command(command, &tx, searcher.as_ref(), &backend, &sessions);
         }
         if model.should_quit() {
             return Ok(());
@@ -218,7 +271,7 @@ fn execute_command(
     command: Command,
     tx: &tokio::sync::mpsc::Sender<AppEvent>,
     searcher: Option<&Arc<dyn Searcher>>,
-    workspace: &Workspace,
+    backend: &Backend,
     sessions: &HashMap<String, Session>,
 ) {
     let reply = |m: Msg| {
@@ -249,7 +302,7 @@ fn execute_command(
             }
             None => reply(Msg::EventNotFound { event_id }),
         },
-        Command::Export(req) => reply(Msg::Notice(export(&req, workspace, sessions))),
+        Command::Export(req) => reply(Msg::Notice(export(&req, &backend.export_dir(), sessions))),
         Command::CopyToClipboard(text) => {
             // OSC 52: the terminal puts base64 text on the clipboard; the text may come from a
             // log, and base64 is what keeps it from being read as terminal commands.
@@ -279,17 +332,29 @@ fn execute_command(
                 }
             }
         },
-        Command::Triage(action) => {
-            // Persisted at once (the store locks and writes atomically); the UI gets the
-            // refreshed cases, or why the change was refused.
-            match triage(action, workspace, sessions) {
-                Ok(()) => {}
-                Err(e) => reply(Msg::Notice(Notice::error(format!("triage: {e}")))),
+        Command::Triage(action) => match backend {
+            Backend::Local(workspace) => {
+                // Persisted at once (the store locks and writes atomically); the UI gets the
+                // refreshed cases, or why the change was refused.
+                let who = super::case::analyst(None);
+                if let Err(e) = triage(action, workspace, sessions, &who) {
+                    reply(Msg::Notice(Notice::error(format!("triage: {e}"))));
+                }
+                if let Some(m) = cases_msg(workspace) {
+                    reply(m);
+                }
             }
-            if let Some(m) = cases_msg(workspace) {
-                reply(m);
+            Backend::Remote { hub, .. } => {
+                // The hub keeps the state (and tells every attached analyst).
+                let hub = hub.clone();
+                let tx = tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    for m in hub.triage(action) {
+                        let _ = tx.blocking_send(AppEvent::Reply(m));
+                    }
+                });
             }
-        }
+        },
         Command::Quit => {}
     }
 }
@@ -302,14 +367,16 @@ fn cases_msg(workspace: &Workspace) -> Option<Msg> {
     }
 }
 
-/// Execute one triage change with the analyst's name and the wall clock.
-fn triage(
+/// Execute one triage change as `who`, at the wall clock's time (also what the hub runs for
+/// attached analysts).
+pub fn triage(
     action: TriageAction,
     workspace: &Workspace,
     sessions: &HashMap<String, Session>,
+    who: &str,
 ) -> anyhow::Result<()> {
     let store = crate::triage::store::Store::new(workspace.dir());
-    let who = super::case::analyst(None);
+    let who = who.to_string();
     let now = super::case::now();
     match action {
         TriageAction::OpenCase {
@@ -349,10 +416,10 @@ fn triage(
     Ok(())
 }
 
-/// Write an export into the workspace's `exports/` folder (or the path given).
+/// Write an export into `dir` (the workspace's `exports/` folder) or the path given.
 fn export(
     req: &ExportRequest,
-    workspace: &Workspace,
+    dir: &std::path::Path,
     sessions: &HashMap<String, Session>,
 ) -> Notice {
     let stamp = super::case::now();
@@ -388,8 +455,7 @@ fn export(
     let path = match &req.path {
         Some(p) => std::path::PathBuf::from(p),
         None => {
-            let dir = workspace.dir().join("exports");
-            if let Err(e) = std::fs::create_dir_all(&dir) {
+            if let Err(e) = std::fs::create_dir_all(dir) {
                 return Notice::error(format!("export: {}: {e}", dir.display()));
             }
             dir.join(default_name)
@@ -402,7 +468,7 @@ fn export(
 }
 
 /// A shipped theme, or a user theme from `~/.config/lateral/themes/NAME.toml` (which wins).
-fn resolve_theme(name: &str) -> Option<Theme> {
+pub fn resolve_theme(name: &str) -> Option<Theme> {
     match user_theme(name) {
         Some(Ok(t)) => Some(t),
         Some(Err(e)) => {

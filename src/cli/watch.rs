@@ -167,13 +167,24 @@ pub fn start(input: &LiveInput) -> anyhow::Result<Live> {
 
 /// The correlator for a live run: shipped rules plus `--rules`, the workspace's baseline.
 pub fn engine_for(args: &WatchArgs, workspace: &Workspace) -> anyhow::Result<Engine> {
-    let (rules, errors) = super::hunt::load_rules(&args.rules);
+    engine_with(&args.rules, &args.window, &args.lateness, workspace)
+}
+
+/// The correlator for `rules`, `window` and `lateness` (as given on the command line) with
+/// the workspace's baseline.
+pub fn engine_with(
+    rules: &[PathBuf],
+    window: &str,
+    lateness: &str,
+    workspace: &Workspace,
+) -> anyhow::Result<Engine> {
+    let (rules, errors) = super::hunt::load_rules(rules);
     for e in &errors {
         eprintln!("rule not loaded: {e}");
     }
     let config = EngineConfig {
-        window: super::hunt::parse_duration(&args.window)?,
-        lateness: super::hunt::parse_duration(&args.lateness)?,
+        window: super::hunt::parse_duration(window)?,
+        lateness: super::hunt::parse_duration(lateness)?,
         ..EngineConfig::default()
     };
     let baseline = workspace.load_baseline()?.unwrap_or_else(Baseline::default);
@@ -220,6 +231,9 @@ pub fn stop_on_signals(stopper: Stopper) -> anyhow::Result<signal_hook::iterator
 
 /// Run `lateral watch`.
 pub fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
+    if args.nats.nats.is_some() {
+        return super::remote::run(args);
+    }
     if args.headless {
         return headless(args);
     }
