@@ -83,25 +83,35 @@ const EXPECTED: &[Expect] = &[
         ],
     },
     Expect {
-        story: "windows: WS01 as seen on the wire and by Sysmon's LSASS access",
+        story: "windows: WS01's address on the wire (Zeek)",
         context: "host:ws01",
-        case: Some(Case::CredentialBased),
+        case: None,
         severity: Severity::High,
         rule_id: "win-remote-service",
         rules: &[
-            "ch-lsass-access",
+            "win-admin-protocol-flow",
             "win-admin-share",
             "win-remote-file-copy",
             "win-remote-service",
         ],
     },
     Expect {
-        story: "windows: jdoe's logon on WS01 (discovery, mimikatz)",
+        story: "windows: jdoe's logon on WS01 (discovery, mimikatz), continued on FS01 and DC01 by the PsExec network logons",
         context: "win:ws01:logon:0x2a7f31",
-        case: None,
+        case: Some(Case::CredentialBased),
         severity: Severity::High,
         rule_id: "ch-credential-tools",
-        rules: &["ch-credential-tools", "se-discovery-commands"],
+        rules: &[
+            "ch-credential-tools",
+            "ch-lsass-access",
+            "se-discovery-commands",
+            "win-admin-share",
+            "win-pass-the-hash",
+            "win-psexec",
+            "win-remote-file-copy",
+            "win-remote-service",
+            "win-renamed-psexec-pipe",
+        ],
     },
     Expect {
         story: "windows: the pass-the-hash NewCredentials logon on WS01",
@@ -112,42 +122,12 @@ const EXPECTED: &[Expect] = &[
         rules: &["win-pass-the-hash"],
     },
     Expect {
-        story: "windows: svc_backup's NTLM network logon on FS01 (PsExec)",
-        context: "win:fs01:logon:0x6a1f0c",
-        case: None,
-        severity: Severity::High,
-        rule_id: "win-pass-the-hash",
-        rules: &[
-            "win-pass-the-hash",
-            "win-admin-share",
-            "win-psexec",
-            "win-renamed-psexec-pipe",
-            "win-remote-file-copy",
-            "win-remote-service",
-        ],
-    },
-    Expect {
         story: "windows: PSEXESVC and its shell on FS01",
         context: "host:fs01",
         case: Some(Case::EnumerationWithAccess),
         severity: Severity::High,
         rule_id: "win-psexec",
         rules: &["win-psexec", "se-discovery-commands"],
-    },
-    Expect {
-        story: "windows: svc_backup's NTLM network logon on DC01 (PsExec)",
-        context: "win:dc01:logon:0x8c2e77",
-        case: None,
-        severity: Severity::High,
-        rule_id: "win-pass-the-hash",
-        rules: &[
-            "win-pass-the-hash",
-            "win-admin-share",
-            "win-psexec",
-            "win-renamed-psexec-pipe",
-            "win-remote-file-copy",
-            "win-remote-service",
-        ],
     },
     Expect {
         story: "windows: PSEXESVC and its shell on DC01",
@@ -221,13 +201,16 @@ fn check(sessions: &[Session], expected: &[Expect]) {
             );
         }
     }
-    // Everything else is routine access: administrators' and deploys' SSH and RDP logins.
+    // Everything else is routine access: administrators' and deploys' SSH and RDP logins (an
+    // RDP login continues the admin's context on the machine it came from, with the flow to
+    // the RDP port that carried it).
     for s in sessions.iter().filter(|s| s.severity < Severity::Medium) {
         assert_eq!(s.severity, Severity::Low, "{s:#?}");
+        let rdp = s.rules.iter().any(|r| r == "win-rdp-logon");
         assert!(
-            s.rules
-                .iter()
-                .all(|r| r == "ra-ssh-accepted" || r == "win-rdp-logon"),
+            s.rules.iter().all(|r| r == "ra-ssh-accepted"
+                || r == "win-rdp-logon"
+                || (rdp && r == "win-admin-protocol-flow")),
             "unexpected low session: {} {:?}",
             s.context.key,
             s.rules

@@ -15,6 +15,15 @@
 //!
 //! Windows system logon sessions (SYSTEM `0x3e7`, LOCAL SERVICE `0x3e5`, NETWORK SERVICE
 //! `0x3e4`) are not user sessions; events in them belong to the host.
+//!
+//! **Across hosts.** A Windows process's later events (Sysmon network connections, file
+//! writes) carry its process GUID but no logon id; they join the context its creation event
+//! had. When such a connection goes from host A to a remote-administration port of B (SMB,
+//! RPC, WinRM, RDP, SSH) and B then records an inbound network or RDP logon from A's address
+//! within two minutes, B's logon session becomes part of A's context: the PsExec on A and
+//! what the intruder then does on B under that logon are one session. B's address must match
+//! the connection's destination when B's address is known (`host.ip`, or B's own earlier
+//! connections); otherwise A must have connected to exactly one such host in the window.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -25,6 +34,14 @@ use crate::event::{Event, Field, Nanos};
 /// Logon ids of Windows' built-in service sessions.
 const SYSTEM_LOGONS: &[&str] = &["0x3e7", "0x3e4", "0x3e5", "0x0"];
 
+/// Ports of remote administration: SMB, RPC endpoint mapper, NetBIOS session, WinRM, RDP,
+/// SSH.
+const REMOTE_ADMIN_PORTS: &[i64] = &[445, 135, 139, 5985, 5986, 3389, 22];
+/// How long after an outbound connection the inbound logon it caused may come.
+const LINK_WINDOW: Nanos = 120 * 1_000_000_000;
+/// How soon after a process start a connection the host makes is taken as that process's.
+const EXEC_TO_CONNECT: Nanos = 5 * 1_000_000_000;
+
 /// Resolves events to context keys; keeps the state stitching needs (address owners, process
 /// ancestry), bounded by expiry.
 #[derive(Debug, Default)]
@@ -33,6 +50,14 @@ pub struct Resolver {
     ip_owner: HashMap<IpAddr, (String, Nanos)>,
     /// Process entity id → (context key, last seen).
     process_ctx: HashMap<String, (String, Nanos)>,
+    /// Source address → outbound remote-administration connections from it:
+    /// (destination address, the connecting context, when).
+    links: HashMap<IpAddr, Vec<(IpAddr, String, Nanos)>>,
+    /// Logon context on the target host → the remote context it continues.
+    remote_logons: HashMap<String, (String, Nanos)>,
+    /// Host → the user context that last started a process there, and when (SMB connections
+    /// are made by the kernel, so Sysmon shows them under `System`, not the tool).
+    last_exec: HashMap<String, (String, Nanos)>,
 }
 
 fn lower(s: &str) -> String {
@@ -89,13 +114,29 @@ impl Resolver {
             self.learn(ev, &info.key, ts);
             return info;
         }
+        // A process's later events (no logon id on them) join its creation's context.
+        if ev.str(Field::LogonId).is_none()
+            && let Some(entity) = ev.str(Field::ProcessEntityId)
+            && let Some((key, _)) = self.process_ctx.get(entity)
+        {
+            info.key = key.clone();
+            info.kind = "process".into();
+            self.learn(ev, &info.key, ts);
+            return info;
+        }
         if let Some(h) = &host {
             if let Some(logon) = ev.str(Field::LogonId).map(lower)
                 && !SYSTEM_LOGONS.contains(&logon.as_str())
             {
-                info.key = format!("win:{h}:logon:{logon}");
-                info.kind = "logon".into();
+                let key = format!("win:{h}:logon:{logon}");
                 info.logon_id = Some(logon);
+                if let Some(remote) = self.continued(ev, h, &key) {
+                    info.key = remote;
+                    info.kind = "remote_logon".into();
+                } else {
+                    info.key = key;
+                    info.kind = "logon".into();
+                }
                 self.learn(ev, &info.key, ts);
                 return info;
             }
@@ -146,8 +187,92 @@ impl Resolver {
         info
     }
 
+    /// The remote context a logon session on `host` continues, if any (see the module docs).
+    fn continued(&mut self, ev: &Event, host: &str, key: &str) -> Option<String> {
+        if let Some((remote, seen)) = self.remote_logons.get_mut(key) {
+            *seen = ev.timestamp.max(*seen);
+            return Some(remote.clone());
+        }
+        let inbound = ev.str(Field::EventCategory) == Some("authentication")
+            && matches!(ev.int(Field::LogonType), Some(3 | 10))
+            && ev.str(Field::EventOutcome) != Some("failure");
+        if !inbound {
+            return None;
+        }
+        let src = ev.ip(Field::SourceIp).filter(|ip| !ip.is_loopback())?;
+        let ts = ev.timestamp;
+        let recent: Vec<&(IpAddr, String, Nanos)> = self
+            .links
+            .get(&src)?
+            .iter()
+            .filter(|(_, _, t)| *t <= ts && ts - *t <= LINK_WINDOW)
+            .collect();
+        // This host's own addresses, when known.
+        let own_prefix = format!("win:{host}:");
+        let host_key = format!("host:{host}");
+        let is_ours = |ip: &IpAddr| {
+            ev.ip(Field::HostIp) == Some(*ip)
+                || self
+                    .ip_owner
+                    .get(ip)
+                    .is_some_and(|(k, _)| k == &host_key || k.starts_with(&own_prefix))
+        };
+        let knows_own = ev.ip(Field::HostIp).is_some()
+            || self
+                .ip_owner
+                .values()
+                .any(|(k, _)| k == &host_key || k.starts_with(&own_prefix));
+        let chosen = if knows_own {
+            recent.iter().rev().find(|(dst, _, _)| is_ours(dst))
+        } else {
+            let mut dsts: Vec<&IpAddr> = recent.iter().map(|(d, _, _)| d).collect();
+            dsts.sort();
+            dsts.dedup();
+            if dsts.len() == 1 { recent.last() } else { None }
+        };
+        let remote = chosen.map(|(_, k, _)| k.clone())?;
+        if remote.starts_with(&own_prefix) || remote == host_key {
+            return None;
+        }
+        self.remote_logons
+            .insert(key.to_string(), (remote.clone(), ts));
+        Some(remote)
+    }
+
     /// Remember what this event says about who owns an address or a process.
     fn learn(&mut self, ev: &Event, key: &str, ts: Nanos) {
+        if ev.str(Field::EventModule) == Some("windows")
+            && ev.str(Field::EventCode) == Some("3")
+            && let (Some(src), Some(dst), Some(port)) = (
+                ev.ip(Field::SourceIp),
+                ev.ip(Field::DestinationIp),
+                ev.int(Field::DestinationPort),
+            )
+            && REMOTE_ADMIN_PORTS.contains(&port)
+            && src != dst
+        {
+            // A connection made by the host itself (SMB) belongs to whoever started a process
+            // on it just before.
+            let from = match key.strip_prefix("host:") {
+                Some(h) => match self.last_exec.get(h) {
+                    Some((k, t)) if ts >= *t && ts - *t <= EXEC_TO_CONNECT => k.clone(),
+                    _ => key.to_string(),
+                },
+                None => key.to_string(),
+            };
+            let list = self.links.entry(src).or_default();
+            list.retain(|(d, _, t)| *d != dst && ts - *t <= LINK_WINDOW);
+            if list.len() < 256 {
+                list.push((dst, from, ts));
+            }
+        }
+        if ev.str(Field::EventModule) == Some("windows")
+            && ev.str(Field::EventCode) == Some("1")
+            && !key.starts_with("host:")
+            && let Some(h) = ev.str(Field::HostName).map(short_host)
+        {
+            self.last_exec.insert(h, (key.to_string(), ts));
+        }
         if let Some(e) = ev.str(Field::ProcessEntityId) {
             self.process_ctx
                 .insert(e.to_string(), (key.to_string(), ts));
@@ -170,11 +295,17 @@ impl Resolver {
     pub fn expire(&mut self, before: Nanos) {
         self.ip_owner.retain(|_, (_, t)| *t >= before);
         self.process_ctx.retain(|_, (_, t)| *t >= before);
+        self.remote_logons.retain(|_, (_, t)| *t >= before);
+        self.last_exec.retain(|_, (_, t)| *t >= before);
+        self.links.retain(|_, l| {
+            l.retain(|(_, _, t)| *t >= before);
+            !l.is_empty()
+        });
     }
 
     /// Entries held (for memory accounting).
     pub fn len(&self) -> usize {
-        self.ip_owner.len() + self.process_ctx.len()
+        self.ip_owner.len() + self.process_ctx.len() + self.remote_logons.len() + self.links.len()
     }
 
     /// Whether nothing is held.
@@ -253,5 +384,70 @@ mod tests {
             (Field::ProcessParentEntityId, "p2"),
         ]);
         assert_eq!(r.resolve(&grandchild).key, "linux:db1:ses:7");
+    }
+
+    fn at(ts: Nanos, pairs: &[(Field, &str)]) -> Event {
+        let mut e = ev(pairs);
+        e.timestamp = ts;
+        e
+    }
+
+    #[test]
+    fn an_inbound_logon_continues_the_context_that_connected() {
+        const S: Nanos = 1_000_000_000;
+        let mut r = Resolver::default();
+        // WS01: the implant's logon starts PsExec, which connects to FS01:445.
+        let exec = at(S, &[
+            (Field::EventModule, "windows"),
+            (Field::HostName, "WS01"),
+            (Field::LogonId, "0x2a7f31"),
+            (Field::ProcessEntityId, "{psexec}"),
+        ]);
+        assert_eq!(r.resolve(&exec).key, "win:ws01:logon:0x2a7f31");
+        let mut conn = at(2 * S, &[
+            (Field::EventModule, "windows"),
+            (Field::EventCode, "3"),
+            (Field::HostName, "WS01"),
+            (Field::ProcessEntityId, "{psexec}"),
+            (Field::SourceIp, "10.1.20.31"),
+            (Field::DestinationIp, "10.1.1.20"),
+        ]);
+        conn.set(Field::DestinationPort, 445i64);
+        assert_eq!(r.resolve(&conn).key, "win:ws01:logon:0x2a7f31");
+        // FS01 records the network logon from WS01's address; its session joins WS01's.
+        let mut logon = at(3 * S, &[
+            (Field::EventModule, "windows"),
+            (Field::EventCategory, "authentication"),
+            (Field::HostName, "FS01"),
+            (Field::HostIp, "10.1.1.20"),
+            (Field::LogonId, "0x6a1f0c"),
+            (Field::SourceIp, "10.1.20.31"),
+        ]);
+        logon.set(Field::LogonType, 3i64);
+        let info = r.resolve(&logon);
+        assert_eq!(info.key, "win:ws01:logon:0x2a7f31");
+        assert_eq!(info.kind, "remote_logon");
+        let later = at(4 * S, &[(Field::HostName, "FS01"), (Field::LogonId, "0x6A1F0C")]);
+        assert_eq!(r.resolve(&later).key, "win:ws01:logon:0x2a7f31");
+        // A logon on another host from the same address, not the connection's target: apart.
+        let mut other = at(5 * S, &[
+            (Field::EventCategory, "authentication"),
+            (Field::HostName, "DC01"),
+            (Field::HostIp, "10.1.1.10"),
+            (Field::LogonId, "0x99"),
+            (Field::SourceIp, "10.1.20.31"),
+        ]);
+        other.set(Field::LogonType, 3i64);
+        assert_eq!(r.resolve(&other).key, "win:dc01:logon:0x99");
+        // Too late: more than two minutes after the connection.
+        let mut late = at(200 * S, &[
+            (Field::EventCategory, "authentication"),
+            (Field::HostName, "FS01"),
+            (Field::HostIp, "10.1.1.20"),
+            (Field::LogonId, "0x77"),
+            (Field::SourceIp, "10.1.20.31"),
+        ]);
+        late.set(Field::LogonType, 3i64);
+        assert_eq!(r.resolve(&late).key, "win:fs01:logon:0x77");
     }
 }
