@@ -170,8 +170,14 @@ impl NatsArgs {
             opts = opts.add_client_certificate(cert.clone(), key.clone());
         }
         let shown = self.shown_url();
+        // Several servers of a cluster, comma separated, as the NATS tools take them.
+        let servers: Vec<String> = url
+            .split(',')
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .collect();
         let client = opts
-            .connect(url.as_str())
+            .connect(servers)
             .await
             .map_err(|e| anyhow::anyhow!("NATS {shown}: {}", self.redact(&e.to_string())))?;
         Ok(client)
