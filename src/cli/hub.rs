@@ -116,6 +116,10 @@ enum Out {
     Problem(String),
 }
 
+/// How long the input must be quiet before the reorder buffer is flushed. Shorter than a
+/// local `watch`'s second: agents batch already, and analysts wait on the hub.
+const IDLE_FLUSH: Duration = Duration::from_millis(300);
+
 /// Sessions the API answers from (written by the correlator thread).
 type Shared = Arc<RwLock<HashMap<String, Session>>>;
 
@@ -135,8 +139,7 @@ pub fn run(args: &HubArgs) -> anyhow::Result<ExitCode> {
     let writer = index
         .writer(crate::index::WriterConfig::default())
         .context("opening the index for writing")?;
-    let engine =
-        super::watch::engine_with(&args.rules, &args.window, &args.lateness, &workspace)?;
+    let engine = super::watch::engine_with(&args.rules, &args.window, &args.lateness, &workspace)?;
     let stop = Arc::new(AtomicBool::new(false));
     let signals = on_signals(stop.clone())?;
 
@@ -263,7 +266,10 @@ async fn main_loop(
             Ok(s) => break s,
             Err(e) if stop.load(Ordering::SeqCst) => return Err(e),
             Err(e) => {
-                eprintln!("lateral hub: {}; retrying", args.conn.redact(&e.to_string()));
+                eprintln!(
+                    "lateral hub: {}; retrying",
+                    args.conn.redact(&e.to_string())
+                );
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
@@ -309,7 +315,10 @@ async fn main_loop(
         },
         ..Default::default()
     };
-    let consumer = match stream.get_consumer::<consumer::pull::Config>(&args.name).await {
+    let consumer = match stream
+        .get_consumer::<consumer::pull::Config>(&args.name)
+        .await
+    {
         Ok(mut c) => {
             let info = c.info().await.ok();
             let clean = info.is_some_and(|i| {
@@ -819,7 +828,7 @@ impl Correlator {
                             problems += 1;
                             // A flood of junk must not flood the log: the first ten, then
                             // one in a thousand (all are counted in the stats).
-                            if (problems <= 10 || problems % 1000 == 0)
+                            if (problems <= 10 || problems.is_multiple_of(1000))
                                 && out.blocking_send(Out::Problem(why)).is_err()
                             {
                                 break;
@@ -829,17 +838,15 @@ impl Correlator {
                     if let Some(seq) = last_seq {
                         self.stats.stream_seq = seq;
                         if !replay && let Some(w) = self.writer.as_mut() {
-                            w.checkpoint(
-                                HubCheckpoint { v: 1, seq }.to_bytes(),
-                            )
-                            .map_err(|e| anyhow::anyhow!("search index: {e}"))?;
+                            w.checkpoint(HubCheckpoint { v: 1, seq }.to_bytes())
+                                .map_err(|e| anyhow::anyhow!("search index: {e}"))?;
                         }
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            if self.live && !flushed && last_input.elapsed() >= super::pipeline::IDLE_FLUSH {
+            if self.live && !flushed && last_input.elapsed() >= IDLE_FLUSH {
                 changes.extend(self.engine.flush_buffer());
                 flushed = true;
             }
@@ -853,7 +860,10 @@ impl Correlator {
             if let Some(rx) = &commits {
                 while let Ok(info) = rx.try_recv() {
                     self.stats.indexed = info.stats.added + info.stats.duplicates;
-                    if let Some(cp) = info.checkpoint.as_deref().and_then(HubCheckpoint::from_bytes)
+                    if let Some(cp) = info
+                        .checkpoint
+                        .as_deref()
+                        .and_then(HubCheckpoint::from_bytes)
                     {
                         self.indexed_through = cp.seq;
                         let _ = out.blocking_send(Out::Durable(cp.seq));
@@ -900,18 +910,15 @@ impl Correlator {
             .and_then(|s| s.strip_prefix('.'))
             .unwrap_or(&item.subject)
             .replace('.', "/");
-        let entry = self
-            .sources
-            .entry(source.clone())
-            .or_insert_with(|| {
-                (
-                    SourceStat {
-                        name: source.clone(),
-                        ..SourceStat::default()
-                    },
-                    Instant::now(),
-                )
-            });
+        let entry = self.sources.entry(source.clone()).or_insert_with(|| {
+            (
+                SourceStat {
+                    name: source.clone(),
+                    ..SourceStat::default()
+                },
+                Instant::now(),
+            )
+        });
         entry.1 = Instant::now();
         let ev = match nats::decode_event(&item.payload) {
             Ok(ev) => ev,
@@ -929,7 +936,12 @@ impl Correlator {
             return Ok(());
         }
         entry.0.events += 1;
-        entry.0.last_event = Some(entry.0.last_event.map_or(ev.timestamp, |t| t.max(ev.timestamp)));
+        entry.0.last_event = Some(
+            entry
+                .0
+                .last_event
+                .map_or(ev.timestamp, |t| t.max(ev.timestamp)),
+        );
         self.stats.events += 1;
         let kind = ev.str(Field::EventModule).unwrap_or("other").to_string();
         let k = self.kinds.entry(kind).or_default();

@@ -138,10 +138,9 @@ impl NatsArgs {
             .max_reconnects(None)
             .retry_on_initial_connect();
         if let Some(creds) = &self.creds {
-            opts = opts
-                .credentials_file(creds.clone())
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: {}", creds.display(), self.redact(&e.to_string())))?;
+            opts = opts.credentials_file(creds.clone()).await.map_err(|e| {
+                anyhow::anyhow!("{}: {}", creds.display(), self.redact(&e.to_string()))
+            })?;
         }
         let password = self
             .password
@@ -479,7 +478,12 @@ mod tests {
         let mut ev = Event::new(1_700_000_000_000_000_000);
         ev.id = "fnv-1:2".into();
         ev.set(Field::HostName, "ws01");
-        ev.set(Field::SourceIp, "10.0.0.1".parse::<std::net::IpAddr>().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])));
+        ev.set(
+            Field::SourceIp,
+            "10.0.0.1"
+                .parse::<std::net::IpAddr>()
+                .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
+        );
         let back = decode_event(&encode_event(&ev)).unwrap_or_default();
         assert_eq!(back.id, ev.id);
         assert_eq!(back.timestamp, ev.timestamp);

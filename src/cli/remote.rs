@@ -25,8 +25,8 @@ use crate::correlate::{Change, ChangeKind, Session};
 use crate::tui::catalog::RuleInfo;
 use crate::tui::model::{Model, ModelConfig};
 use crate::tui::msg::{
-    Bucket, Facet, KindStats, Msg, Notice, PipelineStats, SearchRequest, SearchResults,
-    SourceRow, SourceState, TriageAction,
+    Bucket, Facet, KindStats, Msg, Notice, PipelineStats, SearchRequest, SearchResults, SourceRow,
+    SourceState, TriageAction,
 };
 
 /// A connection to a hub, usable from blocking threads.
@@ -162,7 +162,8 @@ impl Searcher for Remote {
                         .facets
                         .into_iter()
                         .filter_map(|(name, values)| {
-                            crate::event::Field::from_name(&name).map(|field| Facet { field, values })
+                            crate::event::Field::from_name(&name)
+                                .map(|field| Facet { field, values })
                         })
                         .collect(),
                     took_ms: r.took_ms,
@@ -314,10 +315,7 @@ fn connect(args: &WatchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Resul
 
 /// Subscribe first, then fetch the snapshot, so no change falls between the two; changes
 /// older than the snapshot's copy are harmless (the session is replaced by id).
-async fn feed(
-    remote: Arc<Remote>,
-    tx: tokio::sync::mpsc::Sender<AppEvent>,
-) -> anyhow::Result<()> {
+async fn feed(remote: Arc<Remote>, tx: tokio::sync::mpsc::Sender<AppEvent>) -> anyhow::Result<()> {
     let client = remote.client.clone();
     let sessions_sub = client
         .subscribe(format!("{}.>", nats::SESSIONS))
@@ -408,8 +406,8 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
     }
     let (rules, _) = super::hunt::load_rules(&args.rules);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = super::screen::resolve_theme(&args.theme)
-        .unwrap_or_else(crate::tui::theme::Theme::dark);
+    let theme =
+        super::screen::resolve_theme(&args.theme).unwrap_or_else(crate::tui::theme::Theme::dark);
     let config = ModelConfig {
         theme,
         no_color,
@@ -429,7 +427,9 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
         async move {
             if let Err(e) = feed(remote, tx.clone()).await {
                 let _ = tx
-                    .send(AppEvent::Reply(Msg::Notice(Notice::error(format!("hub: {e}")))))
+                    .send(AppEvent::Reply(Msg::Notice(Notice::error(format!(
+                        "hub: {e}"
+                    )))))
                     .await;
             }
         }

@@ -397,56 +397,74 @@ mod tests {
         const S: Nanos = 1_000_000_000;
         let mut r = Resolver::default();
         // WS01: the implant's logon starts PsExec, which connects to FS01:445.
-        let exec = at(S, &[
-            (Field::EventModule, "windows"),
-            (Field::HostName, "WS01"),
-            (Field::LogonId, "0x2a7f31"),
-            (Field::ProcessEntityId, "{psexec}"),
-        ]);
+        let exec = at(
+            S,
+            &[
+                (Field::EventModule, "windows"),
+                (Field::HostName, "WS01"),
+                (Field::LogonId, "0x2a7f31"),
+                (Field::ProcessEntityId, "{psexec}"),
+            ],
+        );
         assert_eq!(r.resolve(&exec).key, "win:ws01:logon:0x2a7f31");
-        let mut conn = at(2 * S, &[
-            (Field::EventModule, "windows"),
-            (Field::EventCode, "3"),
-            (Field::HostName, "WS01"),
-            (Field::ProcessEntityId, "{psexec}"),
-            (Field::SourceIp, "10.1.20.31"),
-            (Field::DestinationIp, "10.1.1.20"),
-        ]);
+        let mut conn = at(
+            2 * S,
+            &[
+                (Field::EventModule, "windows"),
+                (Field::EventCode, "3"),
+                (Field::HostName, "WS01"),
+                (Field::ProcessEntityId, "{psexec}"),
+                (Field::SourceIp, "10.1.20.31"),
+                (Field::DestinationIp, "10.1.1.20"),
+            ],
+        );
         conn.set(Field::DestinationPort, 445i64);
         assert_eq!(r.resolve(&conn).key, "win:ws01:logon:0x2a7f31");
         // FS01 records the network logon from WS01's address; its session joins WS01's.
-        let mut logon = at(3 * S, &[
-            (Field::EventModule, "windows"),
-            (Field::EventCategory, "authentication"),
-            (Field::HostName, "FS01"),
-            (Field::HostIp, "10.1.1.20"),
-            (Field::LogonId, "0x6a1f0c"),
-            (Field::SourceIp, "10.1.20.31"),
-        ]);
+        let mut logon = at(
+            3 * S,
+            &[
+                (Field::EventModule, "windows"),
+                (Field::EventCategory, "authentication"),
+                (Field::HostName, "FS01"),
+                (Field::HostIp, "10.1.1.20"),
+                (Field::LogonId, "0x6a1f0c"),
+                (Field::SourceIp, "10.1.20.31"),
+            ],
+        );
         logon.set(Field::LogonType, 3i64);
         let info = r.resolve(&logon);
         assert_eq!(info.key, "win:ws01:logon:0x2a7f31");
         assert_eq!(info.kind, "remote_logon");
-        let later = at(4 * S, &[(Field::HostName, "FS01"), (Field::LogonId, "0x6A1F0C")]);
+        let later = at(
+            4 * S,
+            &[(Field::HostName, "FS01"), (Field::LogonId, "0x6A1F0C")],
+        );
         assert_eq!(r.resolve(&later).key, "win:ws01:logon:0x2a7f31");
         // A logon on another host from the same address, not the connection's target: apart.
-        let mut other = at(5 * S, &[
-            (Field::EventCategory, "authentication"),
-            (Field::HostName, "DC01"),
-            (Field::HostIp, "10.1.1.10"),
-            (Field::LogonId, "0x99"),
-            (Field::SourceIp, "10.1.20.31"),
-        ]);
+        let mut other = at(
+            5 * S,
+            &[
+                (Field::EventCategory, "authentication"),
+                (Field::HostName, "DC01"),
+                (Field::HostIp, "10.1.1.10"),
+                (Field::LogonId, "0x99"),
+                (Field::SourceIp, "10.1.20.31"),
+            ],
+        );
         other.set(Field::LogonType, 3i64);
         assert_eq!(r.resolve(&other).key, "win:dc01:logon:0x99");
         // Too late: more than two minutes after the connection.
-        let mut late = at(200 * S, &[
-            (Field::EventCategory, "authentication"),
-            (Field::HostName, "FS01"),
-            (Field::HostIp, "10.1.1.20"),
-            (Field::LogonId, "0x77"),
-            (Field::SourceIp, "10.1.20.31"),
-        ]);
+        let mut late = at(
+            200 * S,
+            &[
+                (Field::EventCategory, "authentication"),
+                (Field::HostName, "FS01"),
+                (Field::HostIp, "10.1.1.20"),
+                (Field::LogonId, "0x77"),
+                (Field::SourceIp, "10.1.20.31"),
+            ],
+        );
         late.set(Field::LogonType, 3i64);
         assert_eq!(r.resolve(&late).key, "win:fs01:logon:0x77");
     }
