@@ -123,6 +123,16 @@ const IDLE_FLUSH: Duration = Duration::from_millis(300);
 /// Sessions the API answers from (written by the correlator thread).
 type Shared = Arc<RwLock<HashMap<String, Session>>>;
 
+/// Every session the hub knows, in [`Session::rank`] order.
+fn ranked(shared: &Shared) -> Vec<Session> {
+    let mut all: Vec<Session> = shared
+        .read()
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default();
+    all.sort_by(Session::rank);
+    all
+}
+
 /// Run `lateral hub`.
 pub fn run(args: &HubArgs) -> anyhow::Result<ExitCode> {
     args.conn.url("lateral hub")?;
@@ -141,7 +151,13 @@ pub fn run(args: &HubArgs) -> anyhow::Result<ExitCode> {
         .context("opening the index for writing")?;
     let engine = super::watch::engine_with(&args.rules, &args.window, &args.lateness, &workspace)?;
     let stop = Arc::new(AtomicBool::new(false));
-    let signals = on_signals(stop.clone())?;
+    let signals = {
+        let stop = stop.clone();
+        super::watch::on_signals(
+            move || stop.store(true, Ordering::SeqCst),
+            "exiting at once",
+        )?
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -207,27 +223,6 @@ pub fn run(args: &HubArgs) -> anyhow::Result<ExitCode> {
         Ok(Err(e)) => Err(e),
         Err(_) => Err(anyhow::anyhow!("the correlator thread panicked")),
     }
-}
-
-fn on_signals(stop: Arc<AtomicBool>) -> anyhow::Result<signal_hook::iterator::Handle> {
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-    ])
-    .context("installing signal handlers")?;
-    let handle = signals.handle();
-    std::thread::Builder::new()
-        .name("lateral-signals".into())
-        .spawn(move || {
-            for _ in signals.forever() {
-                if stop.swap(true, Ordering::SeqCst) {
-                    eprintln!("lateral hub: interrupted again; exiting at once");
-                    std::process::exit(130);
-                }
-            }
-        })
-        .context("starting the signal thread")?;
-    Ok(handle)
 }
 
 fn filters(sites: &[String]) -> Vec<String> {
@@ -636,16 +631,7 @@ fn answer(
                 .ok()
                 .and_then(|v| v.get("offset").and_then(serde_json::Value::as_u64))
                 .unwrap_or(0) as usize;
-            let mut all: Vec<Session> = shared
-                .read()
-                .map(|m| m.values().cloned().collect())
-                .unwrap_or_default();
-            all.sort_by(|a, b| {
-                b.severity
-                    .cmp(&a.severity)
-                    .then(a.first_seen.cmp(&b.first_seen))
-                    .then(a.id.cmp(&b.id))
-            });
+            let all = ranked(shared);
             let mut page = nats::SessionsPage::default();
             let mut size = 0;
             for (i, s) in all.iter().enumerate().skip(offset) {
@@ -993,16 +979,6 @@ impl Correlator {
     }
 
     fn save(&self) {
-        let mut all: Vec<Session> = self
-            .shared
-            .read()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default();
-        all.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(a.first_seen.cmp(&b.first_seen))
-        });
-        let _ = self.workspace.save_sessions(&all);
+        let _ = self.workspace.save_sessions(&ranked(&self.shared));
     }
 }

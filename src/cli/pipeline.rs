@@ -200,23 +200,14 @@ impl Pipeline {
         self.save(&sessions);
         tail.join();
         let mut all: Vec<Session> = sessions.into_values().collect();
-        all.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(a.first_seen.cmp(&b.first_seen))
-        });
+        all.sort_by(Session::rank);
         all
     }
 
     fn save(&self, sessions: &HashMap<String, Session>) {
-        let mut all: Vec<&Session> = sessions.values().collect();
-        all.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(a.first_seen.cmp(&b.first_seen))
-        });
-        let owned: Vec<Session> = all.into_iter().cloned().collect();
-        let _ = self.workspace.save_sessions(&owned);
+        let mut all: Vec<Session> = sessions.values().cloned().collect();
+        all.sort_by(Session::rank);
+        let _ = self.workspace.save_sessions(&all);
         let _ = self.workspace.save_baseline(self.engine.baseline());
     }
 }

@@ -6,7 +6,6 @@
 // Request timeouts and the UI runtime use the wall clock.
 #![allow(clippy::disallowed_methods)]
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -463,26 +462,15 @@ fn headless(
 ) -> anyhow::Result<ExitCode> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<AppEvent>(1024);
     let stop = Arc::new(AtomicBool::new(false));
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-    ])
-    .context("installing signal handlers")?;
-    let handle = signals.handle();
-    {
+    let handle = {
         let stop = stop.clone();
-        std::thread::Builder::new()
-            .name("lateral-signals".into())
-            .spawn(move || {
-                if signals.forever().next().is_some() {
-                    stop.store(true, Ordering::SeqCst);
-                }
-            })
-            .context("starting the signal thread")?;
-    }
+        super::watch::on_signals(
+            move || stop.store(true, Ordering::SeqCst),
+            "exiting at once",
+        )?
+    };
     let feeder = runtime.spawn(feed(remote.clone(), tx));
     let min = args.min_severity;
-    let mut seen: BTreeMap<String, ()> = BTreeMap::new();
     runtime.block_on(async {
         let stdout = std::io::stdout();
         while !stop.load(Ordering::SeqCst) {
@@ -494,7 +482,6 @@ fn headless(
                 AppEvent::Pipe(PipeOut::Changes(changes)) => {
                     let mut o = stdout.lock();
                     for c in changes.iter().filter(|c| c.session.severity >= min) {
-                        seen.insert(c.session.id.0.clone(), ());
                         if serde_json::to_writer(&mut o, c).is_err() || o.write_all(b"\n").is_err()
                         {
                             return;

@@ -205,6 +205,15 @@ pub fn open_index(workspace: &Workspace) -> Option<crate::index::Writer> {
 
 /// Stop the tailer on SIGINT/SIGTERM (a second signal exits at once).
 pub fn stop_on_signals(stopper: Stopper) -> anyhow::Result<signal_hook::iterator::Handle> {
+    on_signals(move || stopper.stop(), "exiting without saving checkpoints")
+}
+
+/// Call `first` on the first SIGINT/SIGTERM (from a signal thread); a second one exits at
+/// once with 130, saying `then` what that means.
+pub fn on_signals(
+    first: impl Fn() + Send + 'static,
+    then: &'static str,
+) -> anyhow::Result<signal_hook::iterator::Handle> {
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
@@ -218,9 +227,9 @@ pub fn stop_on_signals(stopper: Stopper) -> anyhow::Result<signal_hook::iterator
             for _ in signals.forever() {
                 count += 1;
                 if count == 1 {
-                    stopper.stop();
+                    first();
                 } else {
-                    eprintln!("lateral: interrupted again; exiting without saving checkpoints");
+                    eprintln!("lateral: interrupted again; {then}");
                     std::process::exit(130);
                 }
             }

@@ -679,12 +679,7 @@ impl Engine {
                 .iter()
                 .filter_map(|(k, c)| build_session(k, c)),
         );
-        all.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(a.first_seen.cmp(&b.first_seen))
-                .then(a.id.cmp(&b.id))
-        });
+        all.sort_by(Session::rank);
         all
     }
 

@@ -276,6 +276,15 @@ pub struct Session {
 }
 
 impl Session {
+    /// The order sessions are listed and saved in: most severe first, then oldest, then by id
+    /// (so equal sessions always come out the same way).
+    pub fn rank(a: &Session, b: &Session) -> std::cmp::Ordering {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.first_seen.cmp(&b.first_seen))
+            .then(a.id.cmp(&b.id))
+    }
+
     /// Whether the session includes the ATT&CK lateral movement tactic.
     pub fn is_lateral_movement(&self) -> bool {
         self.tactics.iter().any(|t| t == "lateral_movement")
