@@ -686,8 +686,11 @@ fn answer(
                         if size > nats::MAX_REPLY - 64 * 1024 {
                             break;
                         }
-                        if let Ok(v) = serde_json::from_slice(&bytes) {
-                            resp.hits.push(v);
+                        if let Some(raw) = String::from_utf8(bytes)
+                            .ok()
+                            .and_then(|t| serde_json::value::RawValue::from_string(t).ok())
+                        {
+                            resp.hits.push(raw);
                         }
                     }
                     resp
@@ -725,12 +728,7 @@ fn answer(
                 .map_err(|e| anyhow::anyhow!("malformed triage request: {e}"))
                 .and_then(|req| {
                     let sessions = shared.read().map(|m| m.clone()).unwrap_or_default();
-                    super::screen::triage(
-                        super::remote::action_from_wire(req.action),
-                        workspace,
-                        &sessions,
-                        &req.analyst,
-                    )
+                    super::screen::triage(req.action, workspace, &sessions, &req.analyst)
                 });
             let mut resp = cases(workspace);
             if let Err(e) = result {

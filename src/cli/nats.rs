@@ -316,8 +316,9 @@ pub struct SearchResp {
     pub offset: usize,
     /// Time taken by the hub.
     pub took_ms: u64,
-    /// Hits, newest first, in the stored form.
-    pub hits: Vec<serde_json::Value>,
+    /// Hits, newest first, in the stored form (carried as written: neither side builds a
+    /// JSON tree of them).
+    pub hits: Vec<Box<serde_json::value::RawValue>>,
     /// (bucket start, count).
     pub histogram: Vec<(Nanos, u64)>,
     /// (field, [(value, count)]).
@@ -339,47 +340,7 @@ pub struct TriageReq {
     /// The analyst (shown in the case history).
     pub analyst: String,
     /// What to do.
-    pub action: TriageWire,
-}
-
-/// [`crate::tui::msg::TriageAction`] on the wire.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum TriageWire {
-    /// Open a case from sessions.
-    OpenCase {
-        /// Session ids.
-        sessions: Vec<String>,
-        /// Existing case.
-        into: Option<String>,
-    },
-    /// Set a step's status.
-    SetStep {
-        /// Case id.
-        case: String,
-        /// Step id.
-        step: String,
-        /// New status.
-        status: crate::triage::checklist::StepStatus,
-        /// Note.
-        note: Option<String>,
-    },
-    /// Add a note.
-    Note {
-        /// Case id.
-        case: String,
-        /// Text.
-        text: String,
-    },
-    /// Attach an event.
-    Attach {
-        /// Case id.
-        case: String,
-        /// Step id.
-        step: String,
-        /// Event id.
-        event_id: String,
-    },
+    pub action: crate::tui::msg::TriageAction,
 }
 
 /// The hub's answer to a triage change or a cases request.

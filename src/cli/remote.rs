@@ -16,10 +16,9 @@ use anyhow::Context as _;
 use futures_util::StreamExt as _;
 
 use super::WatchArgs;
-use super::nats::{self, CasesResp, HubStats, SearchReq, SearchResp, SessionsPage, TriageWire};
+use super::nats::{self, CasesResp, HubStats, SearchReq, SearchResp, SessionsPage};
 use super::pipeline::PipeOut;
 use super::screen::{AppEvent, Backend, Searcher};
-use crate::correlate::session::SessionId;
 use crate::correlate::{Change, ChangeKind, Session};
 use crate::tui::catalog::RuleInfo;
 use crate::tui::model::{Model, ModelConfig};
@@ -96,7 +95,7 @@ impl Remote {
     pub fn triage(&self, action: TriageAction) -> Vec<Msg> {
         let req = nats::TriageReq {
             analyst: self.analyst.clone(),
-            action: action_to_wire(action),
+            action,
         };
         let Ok(body) = serde_json::to_vec(&req) else {
             return vec![Msg::Notice(Notice::error("triage: cannot encode"))];
@@ -146,8 +145,7 @@ impl Searcher for Remote {
                     hits: r
                         .hits
                         .iter()
-                        .filter_map(|v| serde_json::to_vec(v).ok())
-                        .filter_map(|b| nats::decode_event(&b).ok())
+                        .filter_map(|raw| nats::decode_event(raw.get().as_bytes()).ok())
                         .collect(),
                     histogram: r
                         .histogram
@@ -187,68 +185,6 @@ impl Searcher for Remote {
                 event_id: event_id.to_string(),
             },
         }
-    }
-}
-
-/// A triage action for the wire.
-pub fn action_to_wire(a: TriageAction) -> TriageWire {
-    match a {
-        TriageAction::OpenCase { sessions, into } => TriageWire::OpenCase {
-            sessions: sessions.into_iter().map(|s| s.0).collect(),
-            into,
-        },
-        TriageAction::SetStep {
-            case,
-            step,
-            status,
-            note,
-        } => TriageWire::SetStep {
-            case,
-            step,
-            status,
-            note,
-        },
-        TriageAction::Note { case, text } => TriageWire::Note { case, text },
-        TriageAction::Attach {
-            case,
-            step,
-            event_id,
-        } => TriageWire::Attach {
-            case,
-            step,
-            event_id,
-        },
-    }
-}
-
-/// A triage action off the wire.
-pub fn action_from_wire(w: TriageWire) -> TriageAction {
-    match w {
-        TriageWire::OpenCase { sessions, into } => TriageAction::OpenCase {
-            sessions: sessions.into_iter().map(SessionId).collect(),
-            into,
-        },
-        TriageWire::SetStep {
-            case,
-            step,
-            status,
-            note,
-        } => TriageAction::SetStep {
-            case,
-            step,
-            status,
-            note,
-        },
-        TriageWire::Note { case, text } => TriageAction::Note { case, text },
-        TriageWire::Attach {
-            case,
-            step,
-            event_id,
-        } => TriageAction::Attach {
-            case,
-            step,
-            event_id,
-        },
     }
 }
 

@@ -277,8 +277,10 @@ pub enum Command {
     Quit,
 }
 
-/// A triage change asked for by the analyst.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A triage change asked for by the analyst. Also the body of a triage request to a hub
+/// (`{"op": "set_step", "case": ..}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
 pub enum TriageAction {
     /// Open a case from these sessions, or add them to `into`.
     OpenCase {
