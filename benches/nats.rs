@@ -18,7 +18,6 @@ mod cluster;
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cluster::{Cluster, Proc};
@@ -41,18 +40,7 @@ fn conn(ts: f64, i: u64, src: &str, dst: &str, port: u16) -> String {
 }
 
 fn spawn(args: &[&str], log: &Path) -> Proc {
-    let f = std::fs::File::create(log).unwrap();
-    Proc {
-        child: Some(
-            Command::new(lateral())
-                .args(args)
-                .stdout(Stdio::null())
-                .stderr(f)
-                .spawn()
-                .unwrap(),
-        ),
-        name: args[0].to_string(),
-    }
+    Proc::spawn(lateral(), args, log)
 }
 
 fn run(replicas: usize, events: u64) {

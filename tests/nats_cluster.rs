@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[path = "common/nats.rs"]
@@ -224,45 +224,27 @@ fn append(path: &Path, lines: &[String]) {
 }
 
 fn agent(urls: &str, logs: &Path, ws: &Path, out: &Path) -> Proc {
-    let log = std::fs::File::create(out).unwrap();
-    let child = Command::new(lateral())
-        .args([
-            "agent",
-            "--nats",
-            urls,
-            "--site",
-            "lab",
-            "--replicas",
-            "3",
-            "--from-start",
-        ])
-        .arg(logs)
-        .arg("--workspace")
-        .arg(ws)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    Proc {
-        child: Some(child),
-        name: format!("agent {}", logs.display()),
-    }
+    let (logs, ws) = (logs.to_str().unwrap(), ws.to_str().unwrap());
+    let args = [
+        "agent",
+        "--nats",
+        urls,
+        "--site",
+        "lab",
+        "--replicas",
+        "3",
+        "--from-start",
+        logs,
+        "--workspace",
+        ws,
+    ];
+    Proc::spawn(lateral(), &args, out)
 }
 
 fn hub(urls: &str, ws: &Path, out: &Path) -> Proc {
-    let log = std::fs::File::create(out).unwrap();
-    let child = Command::new(lateral())
-        .args(["hub", "--nats", urls, "--replicas", "3"])
-        .arg("--workspace")
-        .arg(ws)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    Proc {
-        child: Some(child),
-        name: "hub".into(),
-    }
+    let ws = ws.to_str().unwrap();
+    let args = ["hub", "--nats", urls, "--replicas", "3", "--workspace", ws];
+    Proc::spawn(lateral(), &args, out)
 }
 
 fn count(ws: &Path, query: &str) -> u64 {

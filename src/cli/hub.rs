@@ -97,7 +97,7 @@ impl HubCheckpoint {
 /// One message for the correlator thread.
 struct Item {
     seq: u64,
-    subject: String,
+    subject: async_nats::Subject,
     payload: bytes::Bytes,
 }
 
@@ -371,7 +371,7 @@ async fn main_loop(
                     let seq = msg.info().map(|i| i.stream_sequence).unwrap_or(0);
                     batch.push(Item {
                         seq,
-                        subject: msg.subject.to_string(),
+                        subject: msg.subject.clone(),
                         payload: msg.payload.clone(),
                     });
                     last = Some(msg);
@@ -411,10 +411,9 @@ async fn main_loop(
 }
 
 async fn send_in(tx: &SyncSender<In>, msg: In) -> anyhow::Result<()> {
-    let tx = tx.clone();
-    tokio::task::spawn_blocking(move || tx.send(msg))
-        .await
-        .map_err(|_| anyhow::anyhow!("the correlator thread stopped"))?
+    // A full channel is the correlator's backpressure: wait for it without stalling the
+    // runtime's other tasks (acks, API answers) on this worker.
+    tokio::task::block_in_place(|| tx.send(msg))
         .map_err(|_| anyhow::anyhow!("the correlator thread stopped"))
 }
 
@@ -527,7 +526,7 @@ async fn replay(
         count += 1;
         items.push(Item {
             seq,
-            subject: msg.subject.to_string(),
+            subject: msg.subject.clone(),
             payload: msg.payload.clone(),
         });
         if items.len() >= 2000 {
@@ -805,8 +804,9 @@ impl Correlator {
                     last_input = Instant::now();
                     flushed = false;
                     let last_seq = items.last().map(|i| i.seq);
+                    let now = Instant::now();
                     for item in items {
-                        if let Err(why) = self.one(item, replay, &mut changes)
+                        if let Err(why) = self.one(item, replay, now, &mut changes)
                             && !replay
                         {
                             problems += 1;
@@ -887,23 +887,31 @@ impl Correlator {
     }
 
     /// Process one message. Errors are malformed messages (counted).
-    fn one(&mut self, item: Item, replay: bool, changes: &mut Vec<Change>) -> Result<(), String> {
-        let source = item
-            .subject
-            .strip_prefix(nats::EVENTS)
-            .and_then(|s| s.strip_prefix('.'))
-            .unwrap_or(&item.subject)
-            .replace('.', "/");
-        let entry = self.sources.entry(source.clone()).or_insert_with(|| {
-            (
-                SourceStat {
-                    name: source.clone(),
-                    ..SourceStat::default()
-                },
-                Instant::now(),
-            )
-        });
-        entry.1 = Instant::now();
+    fn one(
+        &mut self,
+        item: Item,
+        replay: bool,
+        now: Instant,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), String> {
+        // Keyed by subject as received: no allocation per message once a source is known.
+        if !self.sources.contains_key(item.subject.as_str()) {
+            let name = item
+                .subject
+                .strip_prefix(nats::EVENTS)
+                .and_then(|s| s.strip_prefix('.'))
+                .unwrap_or(&item.subject)
+                .replace('.', "/");
+            let stat = SourceStat {
+                name,
+                ..SourceStat::default()
+            };
+            self.sources.insert(item.subject.to_string(), (stat, now));
+        }
+        let Some(entry) = self.sources.get_mut(item.subject.as_str()) else {
+            return Ok(());
+        };
+        entry.1 = now;
         let ev = match nats::decode_event(&item.payload) {
             Ok(ev) => ev,
             Err(why) => {
@@ -927,10 +935,14 @@ impl Correlator {
                 .map_or(ev.timestamp, |t| t.max(ev.timestamp)),
         );
         self.stats.events += 1;
-        let kind = ev.str(Field::EventModule).unwrap_or("other").to_string();
-        let k = self.kinds.entry(kind).or_default();
-        k.0 += 1;
-        k.2 += 1;
+        let kind = ev.str(Field::EventModule).unwrap_or("other");
+        if !self.kinds.contains_key(kind) {
+            self.kinds.insert(kind.to_string(), Default::default());
+        }
+        if let Some(k) = self.kinds.get_mut(kind) {
+            k.0 += 1;
+            k.2 += 1;
+        }
         changes.extend(self.engine.observe(&ev));
         if (!replay || item.seq > self.indexed_through)
             && let Some(w) = self.writer.as_mut()

@@ -39,6 +39,21 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Start `program args...` with stdout discarded and stderr into `log`.
+    pub fn spawn(program: &str, args: &[&str], log: &Path) -> Proc {
+        let f = std::fs::File::create(log).unwrap();
+        let child = Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        Proc {
+            child: Some(child),
+            name: args.first().map_or(program, |a| a).to_string(),
+        }
+    }
+
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
