@@ -211,6 +211,22 @@ fn run(replicas: usize, events: u64) {
         pct(0.99),
         lat.last().copied().unwrap_or(f64::NAN)
     );
+    let rss = |p: &Proc| {
+        p.child
+            .as_ref()
+            .and_then(|c| std::fs::read_to_string(format!("/proc/{}/status", c.id())).ok())
+            .and_then(|t| {
+                t.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+            })
+            .unwrap_or_else(|| "?".into())
+    };
+    println!(
+        "replicas {replicas}: peak RSS agent {}, hub {}",
+        rss(&agent),
+        rss(&hub)
+    );
     agent.term();
     hub.term();
     for n in &mut cluster.nodes {
