@@ -270,18 +270,28 @@ async fn main_loop(
         }
     };
     let filter_subjects = filters(&args.sites);
-    // Where the consumer stands.
-    let ack_floor = match stream
+    // Where the consumer stands (its acknowledged floor, whether it holds unacknowledged
+    // messages of an earlier run, and what it filters).
+    let existing = match stream
         .get_consumer::<consumer::pull::Config>(&args.name)
         .await
     {
-        Ok(mut c) => c
-            .info()
-            .await
-            .map(|i| i.ack_floor.stream_sequence)
-            .unwrap_or(0),
-        Err(_) => 0,
+        Ok(mut c) => {
+            let state = c.info().await.ok().map(|i| {
+                (
+                    i.ack_floor.stream_sequence,
+                    i.num_ack_pending,
+                    i.config.filter_subjects.clone(),
+                )
+            });
+            Some((c, state))
+        }
+        Err(_) => None,
     };
+    let ack_floor = existing
+        .as_ref()
+        .and_then(|(_, state)| state.as_ref())
+        .map_or(0, |(floor, _, _)| *floor);
     let resume = ack_floor.max(indexed);
     // 1. Rebuild the correlator from the stream up to `resume`.
     let started = Instant::now();
@@ -310,31 +320,23 @@ async fn main_loop(
         },
         ..Default::default()
     };
-    let consumer = match stream
-        .get_consumer::<consumer::pull::Config>(&args.name)
-        .await
-    {
-        Ok(mut c) => {
-            let info = c.info().await.ok();
-            let clean = info.is_some_and(|i| {
-                i.ack_floor.stream_sequence == resume
-                    && i.num_ack_pending == 0
-                    && i.config.filter_subjects == filter_subjects
-            });
-            if clean {
-                c
-            } else {
+    let clean = existing
+        .as_ref()
+        .and_then(|(_, state)| state.as_ref())
+        .is_some_and(|(floor, pending, filters)| {
+            *floor == resume && *pending == 0 && *filters == filter_subjects
+        });
+    let consumer = match existing {
+        Some((c, _)) if clean => c,
+        stale => {
+            if stale.is_some() {
                 let _ = stream.delete_consumer(&args.name).await;
-                stream
-                    .create_consumer(config)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("creating consumer {}: {e}", args.name))?
             }
+            stream
+                .create_consumer(config)
+                .await
+                .map_err(|e| anyhow::anyhow!("creating consumer {}: {e}", args.name))?
         }
-        Err(_) => stream
-            .create_consumer(config)
-            .await
-            .map_err(|e| anyhow::anyhow!("creating consumer {}: {e}", args.name))?,
     };
     eprintln!(
         "lateral hub: consuming {} on {} from #{} as {}",
